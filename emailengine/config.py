@@ -1,0 +1,200 @@
+"""The one Settings class: every `EE_` setting of every capability, with its default and check.
+
+Sources, later ones losing to earlier: environment variables, the env file (`EE_ENV_FILE` or
+/etc/emailengine/emailengine.env), systemd credentials in $CREDENTIALS_DIRECTORY (a file named
+after the variable, e.g. `ee_telegram_bot_token`), then the defaults below.
+Secrets are `SecretStr`: never printed, masked by `ee config show`.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from emailengine import paths
+from emailengine.errors import ConfigError
+
+DEFAULT_ENV_FILE = "/etc/emailengine/emailengine.env"
+
+
+def _split_list(value: object) -> object:
+    """Accept `a,b c` or a JSON list for list settings given as one environment string."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            import json
+
+            return json.loads(text)
+        return [part for part in text.replace(",", " ").split() if part]
+    return value
+
+
+CommaList = Annotated[list[str], NoDecode]
+
+
+class Settings(BaseSettings):
+    """Every setting of `ee`. Field descriptions feed `ee config show` and the docs."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="EE_",
+        extra="ignore",
+        case_sensitive=False,
+    )
+
+    # --- foundation (issue 2) ---
+    database_url: str = Field("", description="SQLAlchemy URL; empty means the embedded SQLite file")
+    spool_dir: Path = Field(default_factory=paths.default_spool_dir, description="bounce-pipe spool")
+    metrics_textfile_dir: Path | None = Field(None, description="node-exporter textfile collector dir")
+    pushgateway_url: str = Field("", description="Prometheus Pushgateway URL (instead of textfiles)")
+    dns_nameservers: CommaList = Field(
+        default_factory=list, description="resolvers as host or host:port; empty = system resolver"
+    )
+    dns_timeout: float = Field(3.0, gt=0, le=60, description="seconds per DNS query")
+    log_format: Literal["auto", "json", "text"] = Field("auto", description="auto = JSON when not a TTY")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    actor: str = Field("", description="actor name when neither SUDO_USER nor the OS user is known")
+
+    # --- bounce pipeline (issue 3) ---
+    soft_bounce_limit: int = Field(3, ge=1, description="soft bounces within the window that suppress")
+    soft_bounce_window_days: int = Field(15, ge=1)
+    bounce_batch_size: int = Field(5000, ge=1, le=100_000)
+    bounce_flush_ms: int = Field(200, ge=10, le=1000, description="max time a record waits for commit")
+
+    # --- PowerMTA and MailWizz (issue 4) ---
+    pmta_managed_config: Path = Field(Path("/etc/pmta/ee-managed.conf"))
+    pmta_backups: int = Field(10, ge=1, le=1000)
+    pmta_cmd: str = Field("pmta", description="the pmta control command (path or name)")
+    pmta_url: str = Field("", description="PowerMTA HTTP management URL, e.g. http://127.0.0.1:8080")
+    pmta_api_key: SecretStr | None = None
+    pmta_tls_verify: bool = True
+    pmta_timeout: float = Field(10.0, gt=0)
+    mailwizz_db_url: SecretStr | None = Field(None, description="mysql+pymysql://user:pass@host/db")
+    mailwizz_table_prefix: str = Field("mw_", pattern=r"^[A-Za-z0-9_]{0,32}$")
+    mailwizz_api_url: str = ""
+    mailwizz_api_key: SecretStr | None = None
+    mailwizz_api_private_key: SecretStr | None = Field(None, description="1.x API signing key")
+    mailwizz_api_version: Literal[1, 2] = 2
+    active_daily_quota: int = Field(50_000, ge=0)
+    active_hourly_quota: int = Field(0, ge=0, description="0 = daily quota / 24, rounded up")
+
+    # --- warmup, rotation, quarantine (issue 5) ---
+    warmup_target_daily: int = Field(50_000, ge=1, description="per-IP daily target the plan reaches")
+    warmup_min_sent_ratio: float = Field(0.9, gt=0, le=1)
+    warmup_max_hard_bounce_rate: float = Field(0.02, gt=0, le=1)
+    warmup_max_complaint_rate: float = Field(0.001, gt=0, le=1)
+    warmup_max_block_rate: float = Field(0.05, gt=0, le=1)
+    warmup_max_deferral_rate: float = Field(0.20, gt=0, le=1)
+    rotation_share: float = Field(0.0, ge=0, le=0.5)
+    min_active_ips: int = Field(1, ge=0)
+    retire_ramp_days: int = Field(7, ge=1)
+    rest_days: int = Field(30, ge=0)
+    rewarm_day: int = Field(8, ge=1)
+    quarantine_hours: int = Field(72, ge=0)
+    quarantine_rewarm_day: int = Field(1, ge=1)
+
+    # --- blocklists (issue 6) ---
+    spamhaus_dqs_key: SecretStr | None = None
+    blocklist_disabled: CommaList = Field(default_factory=list, description="zones to skip")
+    blocklist_extra_zones: str = Field("", description="JSON list of extra zone definitions")
+    blocklist_concurrency: int = Field(200, ge=1, le=5000)
+    blocklist_zone_qps: float = Field(500.0, gt=0, description="per-zone query rate limit")
+
+    # --- forwarding (issue 8) ---
+    scraper_url: str = ""
+    forward_batch: int = Field(100, ge=1, le=1000)
+    forward_max_attempts: int = Field(20, ge=1)
+    forward_max_age_hours: float = Field(72.0, gt=0)
+    forward_timeout: float = Field(10.0, gt=0)
+    forward_issuer: str = "emailengine"
+
+    # --- operations (issue 9) ---
+    telegram_bot_token: SecretStr | None = None
+    telegram_chat_id: str = ""
+    telegram_api_url: str = "https://api.telegram.org"
+    alert_dedupe_minutes: int = Field(60, ge=0)
+    alert_max_per_hour: int = Field(30, ge=1)
+
+    @field_validator("dns_nameservers", "blocklist_disabled", mode="before")
+    @classmethod
+    def _lists(cls, value: object) -> object:
+        return _split_list(value)
+
+    @field_validator("dns_nameservers")
+    @classmethod
+    def _nameservers(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            parse_nameserver(entry)
+        return value
+
+    def effective_database_url(self) -> str:
+        """Return the configured database URL, or the embedded SQLite default."""
+        return self.database_url or paths.default_database_url()
+
+
+def parse_nameserver(entry: str) -> tuple[str, int]:
+    """Given `host`, `host:port`, `[v6]:port` or a bare IPv6 address, return (address, port)."""
+    import ipaddress
+
+    text = entry.strip()
+    host, port = text, 53
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        if rest:
+            port = int(rest.lstrip(":"))
+    elif text.count(":") == 1:
+        host, port_text = text.split(":")
+        if not port_text.isdigit():
+            raise ValueError(f"invalid nameserver port in {entry!r}")
+        port = int(port_text)
+    try:
+        ipaddress.ip_address(host)
+    except ValueError as error:
+        raise ValueError(f"nameserver {entry!r} is not an IP address") from error
+    if not 0 < port < 65536:
+        raise ValueError(f"nameserver port out of range in {entry!r}")
+    return host, port
+
+
+SECRET_FIELDS = tuple(name for name, field in Settings.model_fields.items() if "SecretStr" in str(field.annotation))
+
+
+def env_file_path() -> str | None:
+    """Return the env file to read: $EE_ENV_FILE (must exist), else the default when present."""
+    explicit = os.environ.get("EE_ENV_FILE")
+    if explicit:
+        if not Path(explicit).is_file():
+            raise ConfigError(f"env file {explicit} does not exist", "check EE_ENV_FILE")
+        return explicit
+    return DEFAULT_ENV_FILE if Path(DEFAULT_ENV_FILE).is_file() else None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Load the settings from every source; raise ConfigError naming each bad value."""
+    from pydantic import ValidationError
+
+    credentials = os.environ.get("CREDENTIALS_DIRECTORY")
+    try:
+        return Settings(
+            _env_file=env_file_path(),  # type: ignore[call-arg]
+            _secrets_dir=credentials if credentials and Path(credentials).is_dir() else None,  # type: ignore[call-arg]
+            **overrides,
+        )
+    except ValidationError as error:
+        problems = [
+            f"EE_{'_'.join(str(p) for p in problem['loc']).upper()}: {problem['msg']}"
+            for problem in error.errors()
+        ]
+        raise ConfigError("; ".join(problems), "see `ee config check`") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"cannot read settings: {error}") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings (loaded once)."""
+    return load_settings()

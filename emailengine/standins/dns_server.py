@@ -1,0 +1,202 @@
+"""A real DNS server on loopback (UDP and TCP) serving test zones, built on dnspython.
+
+Records are given as (name, type, rdata text). Names not present answer NXDOMAIN; a known name
+without the asked type answers NOERROR with no records. Behaviours make a name (or every name
+under a suffix) answer SERVFAIL or REFUSED, or never answer (a timeout). `delay` makes every
+answer wait, concurrently (the round trip a real resolver pays to remote lists).
+
+    with DNSTestServer([("2.0.0.127.zen.spamhaus.org", "A", "127.0.0.2")]) as server:
+        server.nameserver  # "127.0.0.1:PORT" for EE_DNS_NAMESERVERS
+"""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+import threading
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+
+import dns.flags
+import dns.message
+import dns.name
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+import dns.rrset
+
+BEHAVIOURS = ("servfail", "refused", "timeout", "nxdomain")
+
+
+class DNSTestServer:
+    def __init__(self, records: Iterable[tuple[str, str, str]] = (), delay: float = 0.0, ttl: int = 60) -> None:
+        self.delay = delay
+        self.ttl = ttl
+        self._records: dict[dns.name.Name, dict[int, list[str]]] = defaultdict(lambda: defaultdict(list))
+        self._behaviours: dict[dns.name.Name, str] = {}
+        self._suffix_behaviours: list[tuple[dns.name.Name, str]] = []
+        self.queries: list[tuple[str, str]] = []
+        self.query_counts: Counter[str] = Counter()
+        self.host = "127.0.0.1"
+        self.port = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._lock = threading.Lock()
+        for name, rdtype, value in records:
+            self.add(name, rdtype, value)
+
+    # ---- configuration ----
+    def add(self, name: str, rdtype: str, value: str) -> None:
+        """Serve one record. TXT values are given as zone-file text (quoted strings)."""
+        with self._lock:
+            self._records[dns.name.from_text(name)][dns.rdatatype.from_text(rdtype)].append(value)
+
+    def clear(self, name: str | None = None) -> None:
+        with self._lock:
+            if name is None:
+                self._records.clear()
+                self._behaviours.clear()
+                self._suffix_behaviours.clear()
+            else:
+                self._records.pop(dns.name.from_text(name), None)
+
+    def behave(self, name: str, behaviour: str, *, subtree: bool = False) -> None:
+        """Make name (or, with subtree, every name under it) answer with a failure behaviour."""
+        assert behaviour in BEHAVIOURS, behaviour
+        with self._lock:
+            if subtree:
+                self._suffix_behaviours.append((dns.name.from_text(name), behaviour))
+            else:
+                self._behaviours[dns.name.from_text(name)] = behaviour
+
+    @property
+    def nameserver(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    # ---- answering ----
+    def _behaviour_for(self, qname: dns.name.Name) -> str | None:
+        if qname in self._behaviours:
+            return self._behaviours[qname]
+        for suffix, behaviour in self._suffix_behaviours:
+            if qname.is_subdomain(suffix):
+                return behaviour
+        return None
+
+    def answer(self, wire: bytes) -> bytes | None:
+        """Return the response to a query in wire format, or None to stay silent."""
+        try:
+            query = dns.message.from_wire(wire)
+        except Exception:  # noqa: BLE001 - garbage gets silence, as many servers do
+            return None
+        response = dns.message.make_response(query)
+        response.flags |= dns.flags.AA
+        if not query.question:
+            response.set_rcode(dns.rcode.FORMERR)
+            return response.to_wire()
+        question = query.question[0]
+        qname = question.name
+        self.queries.append((qname.to_text(), dns.rdatatype.to_text(question.rdtype)))
+        self.query_counts[qname.to_text()] += 1
+        with self._lock:
+            behaviour = self._behaviour_for(qname)
+            by_type = self._records.get(qname)
+            values = list(by_type.get(question.rdtype, [])) if by_type else []
+            cname = list(by_type.get(dns.rdatatype.CNAME, [])) if by_type else []
+        if behaviour == "timeout":
+            return None
+        if behaviour in ("servfail", "refused"):
+            response.set_rcode(dns.rcode.SERVFAIL if behaviour == "servfail" else dns.rcode.REFUSED)
+            return response.to_wire()
+        if behaviour == "nxdomain" or by_type is None:
+            response.set_rcode(dns.rcode.NXDOMAIN)
+            return response.to_wire()
+        if not values and cname and question.rdtype != dns.rdatatype.CNAME:
+            response.answer.append(dns.rrset.from_text(qname, self.ttl, "IN", "CNAME", *cname))
+        elif values:
+            response.answer.append(
+                dns.rrset.from_text(qname, self.ttl, "IN", dns.rdatatype.to_text(question.rdtype), *values)
+            )
+        return response.to_wire(max_size=65535)
+
+    # ---- serving ----
+    def start(self) -> DNSTestServer:
+        self._thread = threading.Thread(target=self._serve, name="dns-test-server", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("DNS test server did not start")
+        return self
+
+    def stop(self) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._thread is not None:
+            self._thread.join(5)
+
+    def __enter__(self) -> DNSTestServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _serve(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        server = self
+
+        class Udp(asyncio.DatagramProtocol):
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                self.transport = transport  # type: ignore[assignment]
+
+            def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+                reply = server.answer(data)
+                if reply is None:
+                    return
+                if len(reply) > 512 and not _has_edns(data):
+                    reply = _truncated(data)
+                if server.delay:
+                    loop.call_later(server.delay, self.transport.sendto, reply, addr)  # type: ignore[attr-defined]
+                else:
+                    self.transport.sendto(reply, addr)  # type: ignore[attr-defined]
+
+        async def handle_tcp(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            try:
+                while True:
+                    header = await reader.readexactly(2)
+                    (length,) = struct.unpack("!H", header)
+                    data = await reader.readexactly(length)
+                    reply = server.answer(data)
+                    if reply is None:
+                        await asyncio.sleep(3600)
+                        return
+                    if server.delay:
+                        await asyncio.sleep(server.delay)
+                    writer.write(struct.pack("!H", len(reply)) + reply)
+                    await writer.drain()
+            except (asyncio.IncompleteReadError, ConnectionError):
+                pass
+            finally:
+                writer.close()
+
+        async def setup() -> None:
+            transport, _ = await loop.create_datagram_endpoint(Udp, local_addr=(self.host, 0))
+            self.port = transport.get_extra_info("sockname")[1]
+            await asyncio.start_server(handle_tcp, self.host, self.port)
+
+        loop.run_until_complete(setup())
+        self._ready.set()
+        loop.run_forever()
+
+
+def _has_edns(wire: bytes) -> bool:
+    try:
+        return dns.message.from_wire(wire).edns >= 0
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def _truncated(wire: bytes) -> bytes:
+    query = dns.message.from_wire(wire)
+    response = dns.message.make_response(query)
+    response.flags |= dns.flags.TC
+    return response.to_wire()
