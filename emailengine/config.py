@@ -81,15 +81,50 @@ class Settings(BaseSettings):
     mailwizz_api_version: Literal[1, 2] = 2
     active_daily_quota: int = Field(50_000, ge=0)
     active_hourly_quota: int = Field(0, ge=0, description="0 = daily quota / 24, rounded up")
+    pmta_host: str | None = Field(None, description="render IPs of this PowerMTA host; unset = hostname, '' = all")
+    mailwizz_stale_hours: int = Field(36, ge=1, description="warmup quotas older than this are stale: never raised")
 
     # --- warmup, rotation, quarantine (issue 5) ---
     warmup_target_daily: int = Field(50_000, ge=1, description="per-IP daily target the plan reaches")
-    warmup_min_sent_ratio: float = Field(0.9, gt=0, le=1)
-    warmup_max_hard_bounce_rate: float = Field(0.02, gt=0, le=1)
-    warmup_max_complaint_rate: float = Field(0.001, gt=0, le=1)
-    warmup_max_block_rate: float = Field(0.05, gt=0, le=1)
-    warmup_max_deferral_rate: float = Field(0.20, gt=0, le=1)
-    rotation_share: float = Field(0.0, ge=0, le=0.5)
+    warmup_pool_targets: dict[str, int] = Field(
+        default_factory=dict, description='per-pool target overrides, JSON e.g. {"bulk": 100000}'
+    )
+    warmup_default_plan: str = Field("default", description="plan of an IP that names none")
+    warmup_lane_shares: dict[str, float] = Field(
+        default_factory=lambda: {"gmail": 0.35, "microsoft": 0.2, "microsoft365": 0.05, "yahoo": 0.15,
+                                 "apple": 0.05, "other": 0.2},
+        description="lane mix used only while a pool has no 7-day history (JSON lane → share)",
+    )
+    warmup_share_min_volume: int = Field(1000, ge=0, description="pool 7-day volume before measured shares count")
+    warmup_sending_hours: int = Field(24, ge=1, le=24, description="hourly quota = ceil(daily ÷ hours)")
+    warmup_min_sent_ratio: float = Field(0.9, gt=0, le=1, description="advance only when sent ≥ ratio × allowance")
+    warmup_min_attempts: int = Field(200, ge=1, description="attempts before bounce/deferral rates are judged")
+    warmup_min_delivered: int = Field(1000, ge=1, description="delivered before the complaint rate is judged")
+    warmup_min_events: int = Field(2, ge=1, description="events that make a rate judged below the minimum volume")
+    warmup_window_days: int = Field(7, ge=1, le=30, description="days pooled when one day is too small")
+    warmup_max_hard_bounce_rate: float = Field(0.02, gt=0, le=1, description="hold at or above")
+    warmup_step_back_hard_bounce_rate: float = Field(0.05, gt=0, le=1)
+    warmup_pause_hard_bounce_rate: float = Field(0.10, gt=0, le=1)
+    warmup_max_complaint_rate: float = Field(0.001, gt=0, le=1, description="hold; 2 days running steps back")
+    warmup_pause_complaint_rate: float = Field(0.003, gt=0, le=1)
+    warmup_max_block_rate: float = Field(0.01, gt=0, le=1, description="hold at or above")
+    warmup_step_back_block_rate: float = Field(0.03, gt=0, le=1)
+    warmup_max_deferral_rate: float = Field(0.10, gt=0, le=1, description="hold at or above")
+    warmup_step_back_deferral_rate: float = Field(0.25, gt=0, le=1)
+    warmup_rep_deferred_hold: int = Field(1, ge=1, description="reputation-coded deferrals (big lanes) that hold")
+    warmup_rep_deferred_step_back: int = Field(10, ge=1)
+    warmup_step_back_days: int = Field(0, ge=0, description="0 = go to the highest step ≤ half the volume")
+    warmup_pause_days: int = Field(1, ge=1, description="days a paused lane stays at zero before re-entry")
+    warmup_idle_grace_days: int = Field(2, ge=0, description="idle days before decay starts")
+    warmup_idle_restart_days: int = Field(30, ge=1, description="idle days that restart a lane at step 1")
+    warmup_catchup_max_days: int = Field(31, ge=1, le=366, description="missed days a tick catches up")
+    rotation_share: float = Field(0.0, ge=0, le=0.5, description="periodic share retired monthly (snowshoe-like!)")
+    rotation_max_hard_bounce_rate: float = Field(0.05, gt=0, le=1, description="30-day rate that retires")
+    rotation_max_complaint_rate: float = Field(0.003, gt=0, le=1)
+    rotation_max_block_rate: float = Field(0.03, gt=0, le=1)
+    rotation_max_listings: int = Field(2, ge=1, description="listings in 30 days that retire")
+    rotation_min_attempts: int = Field(5000, ge=1, description="30-day volume before rates are judged")
+    rotation_growth_cap: float = Field(0.2, gt=0, le=1, description="daily growth the remaining IPs may absorb")
     min_active_ips: int = Field(1, ge=0)
     retire_ramp_days: int = Field(7, ge=1)
     rest_days: int = Field(30, ge=0)
@@ -97,12 +132,25 @@ class Settings(BaseSettings):
     quarantine_hours: int = Field(72, ge=0)
     quarantine_rewarm_day: int = Field(1, ge=1)
 
+    @field_validator("warmup_lane_shares")
+    @classmethod
+    def _lane_shares(cls, value: dict[str, float]) -> dict[str, float]:
+        from emailengine.providers import LANES
+
+        unknown = sorted(set(value) - set(LANES))
+        if unknown:
+            raise ValueError(f"unknown lanes {', '.join(unknown)}; lanes are {', '.join(LANES)}")
+        if any(share < 0 for share in value.values()) or sum(value.values()) <= 0:
+            raise ValueError("shares must be ≥ 0 and add up to more than 0")
+        return value
+
     # --- blocklists (issue 6) ---
     spamhaus_dqs_key: SecretStr | None = None
     blocklist_disabled: CommaList = Field(default_factory=list, description="zones to skip")
     blocklist_extra_zones: str = Field("", description="JSON list of extra zone definitions")
     blocklist_concurrency: int = Field(200, ge=1, le=5000)
     blocklist_zone_qps: float = Field(500.0, gt=0, description="per-zone query rate limit")
+    blocklist_retries: int = Field(2, ge=0, le=5, description="extra tries after a DNS timeout or SERVFAIL")
 
     # --- forwarding (issue 8) ---
     scraper_url: str = ""
@@ -111,6 +159,14 @@ class Settings(BaseSettings):
     forward_max_age_hours: float = Field(72.0, gt=0)
     forward_timeout: float = Field(10.0, gt=0)
     forward_issuer: str = "emailengine"
+    forward_connect_timeout: float = Field(5.0, gt=0, description="seconds to connect to a destination")
+    forward_backoff_base_seconds: float = Field(60.0, gt=0, description="first retry delay; doubles per attempt")
+    forward_backoff_max_seconds: float = Field(3600.0, gt=0, description="longest retry delay")
+    forward_lease_seconds: float = Field(300.0, gt=0, description="how long a runner owns claimed events")
+    forward_run_seconds: float = Field(100.0, gt=0, description="a retry run stops claiming after this")
+    forward_quick_retries: int = Field(2, ge=0, le=5, description="in-call retries on connection errors")
+    forward_breaker_failures: int = Field(3, ge=1, description="failed batches in a row that pause a destination for the run")
+    forward_replay_window_seconds: int = Field(300, ge=1, le=3600, description="verify: max timestamp skew")
 
     # --- operations (issue 9) ---
     telegram_bot_token: SecretStr | None = None
@@ -118,6 +174,18 @@ class Settings(BaseSettings):
     telegram_api_url: str = "https://api.telegram.org"
     alert_dedupe_minutes: int = Field(60, ge=0)
     alert_max_per_hour: int = Field(30, ge=1)
+    alert_max_retry_after: float = Field(30.0, ge=0, le=600, description="longest Telegram 429 wait honoured")
+    telegram_timeout: float = Field(10.0, gt=0, le=120)
+    pmta_spool_dir: Path = Field(Path("/var/spool/pmta"), description="PowerMTA queue dir (disk check)")
+    health_disk_paths: str = Field("", description="extra paths whose disk to check, comma separated")
+    health_disk_warn_percent: float = Field(15.0, gt=0, lt=100)
+    health_disk_crit_percent: float = Field(5.0, gt=0, lt=100)
+    health_memory_warn_percent: float = Field(10.0, gt=0, lt=100)
+    health_memory_crit_percent: float = Field(3.0, gt=0, lt=100)
+    health_bounce_warn_minutes: int = Field(180, ge=0, description="bounce-pipe silence that warns; 0 = off")
+    health_outbox_warn_minutes: int = Field(60, ge=1, description="oldest pending outbox event that warns")
+    health_outbox_crit_minutes: int = Field(360, ge=1)
+    validate_concurrency: int = Field(50, ge=1, le=1000, description="parallel DNS lookups of ee validate")
 
     @field_validator("dns_nameservers", "blocklist_disabled", mode="before")
     @classmethod

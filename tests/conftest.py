@@ -156,8 +156,6 @@ class CliResult:
     def __repr__(self) -> str:
         return f"CliResult(exit={self.exit_code}, stdout={self.stdout[-500:]!r}, stderr={self.stderr[-500:]!r})"
 
-    return invoke
-
 
 @pytest.fixture
 def dns_server(monkeypatch: pytest.MonkeyPatch):

@@ -4,6 +4,13 @@ Each capability's private tables live in its own module, imported here.
 """
 
 from emailengine.db.models.base import Base, UTCDateTime, utcnow
+from emailengine.db.models.bounces import (
+    Bounce,
+    BounceCount,
+    BounceFingerprint,
+    BouncePipePosition,
+    BouncePipeStatus,
+)
 from emailengine.db.models.core import (
     AlertState,
     AuditEntry,
@@ -20,11 +27,20 @@ from emailengine.db.models.core import (
     Suppression,
     WarmupDecision,
 )
+from emailengine.db.models.forwarding import SigningKey
+from emailengine.db.models.ops import AlertSend
+from emailengine.db.models.warmup import WarmupPlan
 
 __all__ = [
+    "AlertSend",
     "AlertState",
     "AuditEntry",
     "Base",
+    "Bounce",
+    "BounceCount",
+    "BounceFingerprint",
+    "BouncePipePosition",
+    "BouncePipeStatus",
     "DeliveryStat",
     "DnsCheck",
     "Domain",
@@ -35,8 +51,10 @@ __all__ = [
     "Listing",
     "Operator",
     "OutboxEvent",
+    "SigningKey",
     "Suppression",
     "UTCDateTime",
     "WarmupDecision",
+    "WarmupPlan",
     "utcnow",
 ]

@@ -179,6 +179,11 @@ class OutboxEvent(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Added by forwarding (issue 8, migration 0007): the runner's claim and the last answer.
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_response: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         UniqueConstraint("event_id", "destination", name="uq_outbox_event_destination"),
