@@ -264,5 +264,12 @@ def load_settings(**overrides: object) -> Settings:
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """Return the process-wide settings (loaded once)."""
-    return load_settings()
+    """Return the process-wide settings (loaded once); their secrets are masked in every log line."""
+    from emailengine.logs import register_secret
+
+    settings = load_settings()
+    for name in SECRET_FIELDS:
+        value = getattr(settings, name)
+        if value is not None:
+            register_secret(value.get_secret_value())
+    return settings
