@@ -78,11 +78,12 @@ class Settings(BaseSettings):
     mailwizz_api_url: str = ""
     mailwizz_api_key: SecretStr | None = None
     mailwizz_api_private_key: SecretStr | None = Field(None, description="1.x API signing key")
-    mailwizz_api_version: Literal[1, 2] = 2
+    mailwizz_api_version: int = Field(2, ge=1, le=2, description="1 = signed 1.x headers, 2 = X-Api-Key")
     active_daily_quota: int = Field(50_000, ge=0)
     active_hourly_quota: int = Field(0, ge=0, description="0 = daily quota / 24, rounded up")
     pmta_host: str | None = Field(None, description="render IPs of this PowerMTA host; unset = hostname, '' = all")
     mailwizz_stale_hours: int = Field(36, ge=1, description="warmup quotas older than this are stale: never raised")
+    mailwizz_timeout: float = Field(10.0, gt=0, description="MailWizz REST API and database timeout (s)")
 
     # --- warmup, rotation, quarantine (issue 5) ---
     warmup_target_daily: int = Field(50_000, ge=1, description="per-IP daily target the plan reaches")
@@ -148,8 +149,8 @@ class Settings(BaseSettings):
     spamhaus_dqs_key: SecretStr | None = None
     blocklist_disabled: CommaList = Field(default_factory=list, description="zones to skip")
     blocklist_extra_zones: str = Field("", description="JSON list of extra zone definitions")
-    blocklist_concurrency: int = Field(200, ge=1, le=5000)
-    blocklist_zone_qps: float = Field(500.0, gt=0, description="per-zone query rate limit")
+    blocklist_concurrency: int = Field(200, ge=1, le=5000, description="DNS queries in flight during a scan")
+    blocklist_zone_qps: float = Field(400.0, gt=0, description="per-zone query rate limit (queries/s)")
     blocklist_retries: int = Field(2, ge=0, le=5, description="extra tries after a DNS timeout or SERVFAIL")
 
     # --- forwarding (issue 8) ---

@@ -11,8 +11,8 @@ config = context.config
 def run_migrations_online() -> None:
     engine = config.attributes.get("engine")
     if engine is None:
-        from emailengine.db.engine import create_engine_for
         from emailengine.config import get_settings
+        from emailengine.db.engine import create_engine_for
 
         engine = create_engine_for(get_settings().effective_database_url())
     with engine.begin() as connection:

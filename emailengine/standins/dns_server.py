@@ -12,6 +12,7 @@ answer wait, concurrently (the round trip a real resolver pays to remote lists).
 from __future__ import annotations
 
 import asyncio
+import re
 import struct
 import threading
 from collections import Counter, defaultdict
@@ -26,6 +27,7 @@ import dns.rdatatype
 import dns.rrset
 
 BEHAVIOURS = ("servfail", "refused", "timeout", "nxdomain")
+_PLAIN_LABEL = re.compile(rb"[A-Za-z0-9_-]{1,63}")
 
 
 class DNSTestServer:
@@ -35,6 +37,7 @@ class DNSTestServer:
         self._records: dict[dns.name.Name, dict[int, list[str]]] = defaultdict(lambda: defaultdict(list))
         self._behaviours: dict[dns.name.Name, str] = {}
         self._suffix_behaviours: list[tuple[dns.name.Name, str]] = []
+        self._slow_names: set[str] = set()  # lower-case names with records or behaviours
         self.queries: list[tuple[str, str]] = []
         self.query_counts: Counter[str] = Counter()
         self.host = "127.0.0.1"
@@ -50,7 +53,9 @@ class DNSTestServer:
     def add(self, name: str, rdtype: str, value: str) -> None:
         """Serve one record. TXT values are given as zone-file text (quoted strings)."""
         with self._lock:
-            self._records[dns.name.from_text(name)][dns.rdatatype.from_text(rdtype)].append(value)
+            qname = dns.name.from_text(name)
+            self._records[qname][dns.rdatatype.from_text(rdtype)].append(value)
+            self._slow_names.add(qname.to_text().lower())
 
     def clear(self, name: str | None = None) -> None:
         with self._lock:
@@ -58,7 +63,9 @@ class DNSTestServer:
                 self._records.clear()
                 self._behaviours.clear()
                 self._suffix_behaviours.clear()
+                self._slow_names.clear()
             else:
+                # a name may still have a behaviour; keeping it in _slow_names is always safe
                 self._records.pop(dns.name.from_text(name), None)
 
     def behave(self, name: str, behaviour: str, *, subtree: bool = False) -> None:
@@ -69,6 +76,7 @@ class DNSTestServer:
                 self._suffix_behaviours.append((dns.name.from_text(name), behaviour))
             else:
                 self._behaviours[dns.name.from_text(name)] = behaviour
+                self._slow_names.add(dns.name.from_text(name).to_text().lower())
 
     @property
     def nameserver(self) -> str:
@@ -85,6 +93,9 @@ class DNSTestServer:
 
     def answer(self, wire: bytes) -> bytes | None:
         """Return the response to a query in wire format, or None to stay silent."""
+        fast = self._fast_nxdomain(wire)
+        if fast is not None:
+            return fast
         try:
             query = dns.message.from_wire(wire)
         except Exception:  # noqa: BLE001 - garbage gets silence, as many servers do
@@ -118,6 +129,35 @@ class DNSTestServer:
                 dns.rrset.from_text(qname, self.ttl, "IN", dns.rdatatype.to_text(question.rdtype), *values)
             )
         return response.to_wire(max_size=65535)
+
+    def _fast_nxdomain(self, wire: bytes) -> bytes | None:
+        """Answer NXDOMAIN without dnspython when the name is plainly unknown (the common case
+        in load tests); return None to take the full path (records, behaviours, odd queries)."""
+        if len(wire) < 17 or wire[2] & 0xF8 or wire[4:6] != b"\x00\x01":  # not a plain 1-question QUERY
+            return None
+        labels, offset = [], 12
+        while offset < len(wire):
+            length = wire[offset]
+            if length == 0:
+                break
+            label = wire[offset + 1:offset + 1 + length]
+            if length > 63 or not _PLAIN_LABEL.fullmatch(label):
+                return None  # compression, escapes or garbage: let dnspython decide
+            labels.append(label.decode("ascii"))
+            offset += 1 + length
+        end = offset + 5
+        if end > len(wire) or wire[offset + 3:offset + 5] != b"\x00\x01":  # class IN
+            return None
+        text = ".".join(labels) + "."
+        key = text.lower()
+        with self._lock:
+            if self._suffix_behaviours or key in self._slow_names:
+                return None
+        qtype = int.from_bytes(wire[offset + 1:offset + 3], "big")
+        self.queries.append((text, dns.rdatatype.to_text(qtype)))
+        self.query_counts[text] += 1
+        flags = 0x8400 | (wire[2] & 0x01) << 8 | dns.rcode.NXDOMAIN  # QR, AA, copy RD
+        return wire[:2] + flags.to_bytes(2, "big") + b"\x00\x01\x00\x00\x00\x00\x00\x00" + wire[12:end]
 
     # ---- serving ----
     def start(self) -> DNSTestServer:

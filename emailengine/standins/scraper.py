@@ -41,6 +41,8 @@ class ScraperStandIn:
     rate_drop: float = 0.0
     retry_after: str = "1"
     slow_seconds: float = 1.0
+    delay_seconds: float = 0.0  # every good answer waits this long (well inside the client's timeout)
+    before_answer: Any = None  # optional callable(client_address) run before each request is handled
     seed: int | None = None
     script: list[str] = field(default_factory=list)
     save_dir: Path | None = None
@@ -147,6 +149,11 @@ class _Handler(BaseHTTPRequestHandler):
     owner: ScraperStandIn
     protocol_version = "HTTP/1.1"
 
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in two writes: without NODELAY, Nagle + delayed ACK add ~40 ms.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
         return  # quiet: tests and the demo print what matters
 
@@ -155,6 +162,8 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length)
         headers = {k: v for k, v in self.headers.items()}
         owner = self.owner
+        if owner.before_answer is not None:
+            owner.before_answer(self.client_address)
         behaviour = owner.next_behaviour()
         if behaviour == "drop":
             owner.record(headers, body, behaviour, None)
@@ -185,6 +194,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(400, {"error": "body is not {\"events\": [...]}"})
             return
         owner.record(headers, body, behaviour, 200)
+        if owner.delay_seconds:
+            time.sleep(owner.delay_seconds)
         if behaviour == "slow":
             time.sleep(owner.slow_seconds)  # accepted, but the answer comes after the client gave up
         self._answer(200, {"accepted": new, "duplicates": duplicates})

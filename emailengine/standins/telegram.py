@@ -20,7 +20,7 @@ from typing import Any
 class TelegramStandIn:
     """A threaded HTTP server on 127.0.0.1 that records the messages it is sent."""
 
-    def __init__(self, token: str = "123456:TEST-token") -> None:
+    def __init__(self, token: str = "123456:TEST-token") -> None:  # noqa: S107 - a fake bot token
         self.token = token
         self.messages: list[dict[str, Any]] = []
         self.requests = 0

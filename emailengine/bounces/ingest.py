@@ -1,0 +1,491 @@
+"""Batches: turn parsed rows into one batch of effects (pure), and write a batch in one transaction.
+
+`BatchBuilder` (no I/O) reads rows under a header, classifies them, fingerprints them and keeps,
+per batch: the fingerprints, pre-aggregated counters (delivery_stats, bounce_counts) and the few
+records that need rows of their own (bounces, suppressions, outbox). Deliveries never become rows.
+
+`Store.write()` does one transaction per batch:
+1. fingerprints → bounce_fingerprints (PostgreSQL: COPY into a temp table, then
+   INSERT ... ON CONFLICT DO NOTHING RETURNING fp); only records whose fingerprint is new count;
+2. delivery_stats and bounce_counts upserted additively (INSERT ... ON CONFLICT DO UPDATE);
+3. bounces rows; suppressions for hard bounces and complaints; outbox rows (one per destination)
+   for every hard bounce and complaint; soft-bounce suppressions after EE_SOFT_BOUNCE_LIMIT in
+   EE_SOFT_BOUNCE_WINDOW_DAYS, with their outbox rows;
+4. the spool position and the pipe's counters (when given).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from emailengine.bounces.classify import CachedClassifier, Verdict
+from emailengine.bounces.reader import Header, Record, Reject, fingerprint, is_header, parse_time, row_bytes
+from emailengine.providers import lane_for
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
+
+# delivery_stats counter columns, in table order
+STAT_COLUMNS = ("delivered", "deferred", "rep_deferred", "hard", "soft", "block", "complaints")
+_D, _DEF, _REP, _HARD, _SOFT, _BLOCK, _COMPL = range(7)
+BOUNCE_TYPES = frozenset({"b", "rb"})
+
+
+@dataclass
+class Detail:
+    """A record that needs rows of its own (bounce, complaint)."""
+
+    fp: bytes
+    record: Record
+    epoch: int
+    verdict: Verdict
+    lane: str
+    ip: str
+
+
+@dataclass
+class Batch:
+    """What one transaction writes. Keys of `entries` are fingerprints (unique in the batch)."""
+
+    fps: dict[bytes, int] = field(default_factory=dict)  # fp -> UTC day ordinal
+    entries: list[tuple[bytes, tuple, tuple]] = field(default_factory=list)
+    stats: dict[tuple, int] = field(default_factory=dict)  # (day, ip, lane, vmta, column) -> n
+    counts: dict[tuple, int] = field(default_factory=dict)  # (hour epoch, type, class, reason, ip, lane) -> n
+    details: list[Detail] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
+    records: int = 0
+    duplicates_in_batch: int = 0
+    last_epoch: int | None = None
+
+    def __len__(self) -> int:
+        return self.records
+
+
+def stat_column(record_type: str, verdict: Verdict) -> int:
+    """Return the delivery_stats column index a record increments, or -1 for none."""
+    if record_type == "d":
+        return _D
+    if record_type in ("t", "tq"):
+        return _REP if verdict.reputation else _DEF
+    if record_type in BOUNCE_TYPES:
+        return {"hard": _HARD, "soft": _SOFT, "block": _BLOCK}.get(verdict.bounce_class, -1)
+    if record_type == "f":
+        return _COMPL
+    return -1
+
+
+class BatchBuilder:
+    """Build batches from rows; holds the current header and per-stream caches (pure)."""
+
+    def __init__(self, classifier: CachedClassifier | None = None) -> None:
+        self.header: Header | None = None
+        self.classify = classifier or CachedClassifier()
+        self._times: dict[str, int | None] = {}
+        self._lanes: dict[tuple[str, str], str] = {}
+
+    def add(self, batch: Batch, rows: list[list[str] | Reject]) -> None:
+        """Add parsed rows (header rows switch the column map) to the batch."""
+        header = self.header
+        for row in rows:
+            if row.__class__ is not list:
+                batch.rejects.append(row)  # type: ignore[arg-type]
+                continue
+            first = row[0] if row else ""
+            if first not in _TYPES:
+                if is_header(row):  # type: ignore[arg-type]
+                    header = self.header = Header(row)  # type: ignore[arg-type]
+                elif row != [""] and row:
+                    batch.rejects.append(Reject(f"unknown record type {first[:10]!r}", row_bytes(row)))
+                continue
+            if header is None:
+                batch.rejects.append(Reject("record before any header line", row_bytes(row)))
+                continue
+            if len(row) != header.width:
+                batch.rejects.append(Reject(f"wrong column count ({len(row)}, header has {header.width})",
+                                            row_bytes(row)))
+                continue
+            record = header.record(row)
+            if self._add_record(batch, record):
+                row.pop()
+                batch.rejects.append(Reject(f"unreadable timeLogged {record.time[:40]!r}", row_bytes(row)))
+
+    def evaluate(self, record: Record) -> tuple[int | None, Verdict, str]:
+        """Return (Unix time, verdict, lane) of a record."""
+        epoch = self._time(record.time)
+        verdict = self.classify(record.type, record.status, record.diag, record.bounce_cat)
+        return epoch, verdict, self._lane(record)
+
+    def _time(self, text: str) -> int | None:
+        epoch = self._times.get(text, -1)
+        if epoch == -1:
+            epoch = parse_time(text)
+            if len(self._times) > 100_000:
+                self._times.clear()
+            self._times[text] = epoch
+        return epoch  # type: ignore[return-value]
+
+    def _lane(self, record: Record) -> str:
+        domain = record.rcpt.rpartition("@")[2] if record.rcpt else record.queue.partition("/")[0]
+        key = (domain, record.mta)
+        lane = self._lanes.get(key)
+        if lane is None:
+            lane = lane_for(domain, record.mta)
+            if len(self._lanes) > 100_000:
+                self._lanes.clear()
+            self._lanes[key] = lane
+        return lane
+
+    def _add_record(self, batch: Batch, record: Record) -> bool:
+        """Add one record; return True when its time is unreadable (a reject)."""
+        record_type = record[0]
+        epoch = self._times.get(record[1], -1)
+        if epoch == -1:
+            epoch = self._time(record[1])
+        if epoch is None:
+            return True
+        fp = fingerprint(record, epoch)
+        fps = batch.fps
+        if fp in fps:
+            batch.duplicates_in_batch += 1
+            return False
+        day = epoch // 86400
+        fps[fp] = day
+        batch.records += 1
+        if batch.last_epoch is None or epoch > batch.last_epoch:
+            batch.last_epoch = epoch
+        verdict = self.classify(record_type, record[4], record[5], record[7])
+        lane = self._lanes.get((record[3].rpartition("@")[2], record[6])) if record[3] else None
+        if lane is None:
+            lane = self._lane(record)
+        # f: dlvSourceIp is the reporter's MTA, not ours; rb has no source IP of ours either
+        if record_type == "d":
+            ip, column, vmta = record[8], _D, record[9]
+        else:
+            ip = record[8] if record_type not in ("f", "rb") else ""
+            column, vmta = stat_column(record_type, verdict), record[9] if record_type != "f" else ""
+        stat_key = (day, ip, lane, vmta, column)
+        count_key = (epoch - epoch % 3600, record_type, verdict.bounce_class, verdict.reason, ip, lane)
+        stats, counts = batch.stats, batch.counts
+        if column >= 0:
+            stats[stat_key] = stats.get(stat_key, 0) + 1
+            if column == _REP:  # a reputation deferral is a deferral too
+                extra = (day, ip, lane, vmta, _DEF)
+                stats[extra] = stats.get(extra, 0) + 1
+        counts[count_key] = counts.get(count_key, 0) + 1
+        batch.entries.append((fp, stat_key, count_key))
+        if record_type in _DETAIL_TYPES:
+            batch.details.append(Detail(fp, record, epoch, verdict, lane, ip))
+        return False
+
+
+_DETAIL_TYPES = frozenset({"b", "rb", "f"})
+_TYPES = frozenset({"d", "b", "t", "tq", "r", "f", "rb", "rs"})
+
+
+def recount(batch: Batch, new: set[bytes]) -> tuple[Counter, Counter]:
+    """Return (stats, counts) for only the records whose fingerprint is new."""
+    stats: Counter = Counter()
+    counts: Counter = Counter()
+    for fp, stat_key, count_key in batch.entries:
+        if fp not in new:
+            continue
+        column = stat_key[4]
+        if column >= 0:
+            stats[stat_key] += 1
+            if column == _REP:
+                stats[(*stat_key[:4], _DEF)] += 1
+        counts[count_key] += 1
+    return stats, counts
+
+
+def event_payload(detail: Detail, event_type: str) -> dict[str, Any]:
+    """Return the forwarding event JSON for a record (issue 8's contract)."""
+    record = detail.record
+    return {
+        "id": detail.fp.hex(),
+        "type": event_type,
+        "email": record.rcpt.strip().lower(),
+        "reason": detail.verdict.reason,
+        "status": record.status,
+        "diag": record.diag,
+        "occurred_at": datetime.fromtimestamp(detail.epoch, UTC).isoformat().replace("+00:00", "Z"),
+        "source_ip": detail.ip,
+        "vmta": record.vmta,
+        "campaign_uid": record.campaign_uid,
+        "subscriber_uid": record.subscriber_uid,
+        "message_id": record.message_id,
+    }
+
+
+@dataclass
+class WriteResult:
+    """What one committed batch did."""
+
+    new: int
+    duplicates: int
+    suppressed: int
+    events: int
+
+
+class Store:
+    """Writes batches; one transaction each. Dialects: PostgreSQL (COPY) and SQLite."""
+
+    def __init__(self, engine: Engine, destinations: list[str], soft_limit: int, soft_window_days: int) -> None:
+        self.engine = engine
+        self.postgres = engine.dialect.name == "postgresql"
+        self.destinations = destinations
+        self.soft_limit = soft_limit
+        self.soft_window = timedelta(days=soft_window_days)
+
+    # ---- public ----
+
+    def write(self, batch: Batch, now: datetime, host: str = "", segment: str | None = None,
+              offset: int | None = None, status: bool = False) -> WriteResult:
+        """Write one batch (and the spool position / pipe counters when given) in one transaction."""
+        with self.engine.begin() as connection:
+            cursor = connection.connection.driver_connection.cursor()
+            try:
+                result = self._write(cursor, batch, now)
+                if segment is not None and offset is not None:
+                    self._position(cursor, segment, host, offset, now)
+                if status:
+                    self._status(cursor, host, batch, result.duplicates, now)
+            finally:
+                cursor.close()
+        return result
+
+    # ---- steps ----
+
+    def _write(self, cursor: Any, batch: Batch, now: datetime) -> WriteResult:
+        new = self._fingerprints(cursor, batch)
+        if len(new) == len(batch.fps):
+            stats, counts = batch.stats, batch.counts
+        else:
+            stats, counts = recount(batch, new)
+        self._stats(cursor, stats)
+        self._counts(cursor, counts)
+        details = [d for d in batch.details if d.fp in new]
+        suppressed = events = 0
+        if details:
+            self._bounces(cursor, details, now)
+            suppressed, events = self._suppress(cursor, details, now)
+        return WriteResult(len(new), len(batch.fps) - len(new) + batch.duplicates_in_batch, suppressed, events)
+
+    def _fingerprints(self, cursor: Any, batch: Batch) -> set[bytes]:
+        if not batch.fps:
+            return set()
+        if self.postgres:
+            cursor.execute("CREATE TEMP TABLE IF NOT EXISTS ee_fp_in (day date, fp bytea) ON COMMIT DELETE ROWS")
+            data = "".join(f"{_day_text(day)}\t\\\\x{fp.hex()}\n" for fp, day in batch.fps.items())
+            with cursor.copy("COPY ee_fp_in (day, fp) FROM STDIN") as copy:
+                copy.write(data)
+            cursor.execute("INSERT INTO bounce_fingerprints (day, fp) SELECT day, fp FROM ee_fp_in "
+                           "ON CONFLICT DO NOTHING RETURNING fp")
+            return {bytes(row[0]) for row in cursor.fetchall()}
+        cursor.execute("CREATE TEMP TABLE IF NOT EXISTS ee_fp_in (day TEXT, fp BLOB)")
+        cursor.execute("DELETE FROM ee_fp_in")
+        cursor.executemany("INSERT INTO ee_fp_in (day, fp) VALUES (?, ?)",
+                           [(_day_text(day), fp) for fp, day in batch.fps.items()])
+        cursor.execute("INSERT INTO bounce_fingerprints (day, fp) SELECT day, fp FROM ee_fp_in WHERE true "
+                       "ON CONFLICT DO NOTHING RETURNING fp")
+        new = {bytes(row[0]) for row in cursor.fetchall()}
+        cursor.execute("DELETE FROM ee_fp_in")
+        return new
+
+    def _stats(self, cursor: Any, stats: dict[tuple, int]) -> None:
+        merged: dict[tuple, list[int]] = {}
+        for (day, ip, lane, vmta, column), n in stats.items():
+            if column < 0:
+                continue
+            merged.setdefault((day, ip, lane, vmta), [0] * 7)[column] += n
+        rows = [(_day_text(day), ip, lane, vmta, *values) for (day, ip, lane, vmta), values in merged.items()]
+        updates = ", ".join(f"{c} = delivery_stats.{c} + excluded.{c}" for c in STAT_COLUMNS)
+        self._many(cursor, f"INSERT INTO delivery_stats (day, source_ip, provider, vmta, {', '.join(STAT_COLUMNS)}) "
+                   f"VALUES ({self._marks(11)}) ON CONFLICT (day, source_ip, provider, vmta) DO UPDATE SET {updates}",
+                   rows)
+
+    def _counts(self, cursor: Any, counts: dict[tuple, int]) -> None:
+        rows = [(self._ts(hour), *rest, n) for (hour, *rest), n in counts.items()]
+        self._many(cursor, "INSERT INTO bounce_counts (hour, record_type, bounce_class, reason, source_ip, provider, "
+                   f"count) VALUES ({self._marks(7)}) ON CONFLICT (hour, record_type, bounce_class, reason, "
+                   "source_ip, provider) DO UPDATE SET count = bounce_counts.count + excluded.count", rows)
+
+    def _bounces(self, cursor: Any, details: list[Detail], now: datetime) -> None:
+        columns = ("fingerprint", "occurred_at", "record_type", "bounce_class", "reason", "rcpt", "source_ip", "vmta",
+                   "provider", "status", "diag", "bounce_cat", "message_id", "campaign_uid", "subscriber_uid",
+                   "created_at")
+        rows = []
+        for d in details:
+            r = d.record
+            rows.append((d.fp, self._ts(d.epoch), r.type, d.verdict.bounce_class, d.verdict.reason,
+                         r.rcpt.strip().lower()[:320], d.ip[:45], r.vmta[:64], d.lane, r.status[:255], r.diag,
+                         r.bounce_cat[:64], r.message_id[:998], r.campaign_uid[:64], r.subscriber_uid[:64],
+                         self._now(now)))
+        self._insert(cursor, "bounces", columns, rows)
+
+    def _suppress(self, cursor: Any, details: list[Detail], now: datetime) -> tuple[int, int]:
+        """Suppress hard bounces and complaints, enqueue their events; then the soft-bounce rule."""
+        suppressions: dict[str, tuple] = {}
+        events: list[tuple[Detail, str]] = []
+        soft: dict[str, Detail] = {}
+        for d in details:
+            email = d.record.rcpt.strip().lower()
+            if d.record.type == "f":
+                events.append((d, "complaint"))
+                cause = "complaint"
+            elif d.verdict.bounce_class == "hard":
+                events.append((d, "hard_bounce"))
+                cause = "hard"
+            else:
+                if d.verdict.bounce_class == "soft" and email:
+                    if email not in soft or d.epoch > soft[email].epoch:
+                        soft[email] = d
+                continue
+            if not email:
+                continue
+            first = suppressions.get(email)
+            low, high = (min(first[4], d.epoch), max(first[5], d.epoch)) if first else (d.epoch, d.epoch)
+            keep = first if first and first[1] == "complaint" else None
+            cause_, reason = (keep[1], keep[2]) if keep else (cause, d.verdict.reason)
+            suppressions[email] = (email[:320], cause_, reason, d.ip, low, high)
+        rows = [(e, c, r, ip, self._ts(lo), self._ts(hi)) for e, c, r, ip, lo, hi in suppressions.values()]
+        self._upsert_suppressions(cursor, rows)
+        soft_events = self._soft_rule(cursor, soft)
+        events += [(d, "soft_bounce_suppressed") for d in soft_events]
+        self._outbox(cursor, events, now)
+        return len(suppressions) + len(soft_events), len(events)
+
+    def _upsert_suppressions(self, cursor: Any, rows: list[tuple]) -> None:
+        if not rows:
+            return
+        sql = ("INSERT INTO suppressions (email, cause, reason, source_ip, first_at, last_at) {source} "
+               "ON CONFLICT (email) DO UPDATE SET last_at = CASE WHEN excluded.last_at > suppressions.last_at "
+               "THEN excluded.last_at ELSE suppressions.last_at END")
+        if self.postgres:
+            cursor.execute("CREATE TEMP TABLE IF NOT EXISTS ee_supp_in (email text, cause text, reason text, "
+                           "source_ip text, first_at timestamptz, last_at timestamptz) ON COMMIT DELETE ROWS")
+            with cursor.copy("COPY ee_supp_in FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            cursor.execute(sql.format(source="SELECT * FROM ee_supp_in"))
+        else:
+            cursor.executemany(sql.format(source=f"VALUES ({self._marks(6)})"), rows)
+
+    def _soft_rule(self, cursor: Any, soft: dict[str, Detail]) -> list[Detail]:
+        """Return the soft-bounced addresses that reach the limit now and were not suppressed yet."""
+        if not soft:
+            return []
+        emails = list(soft)
+        oldest = min(d.epoch for d in soft.values()) - int(self.soft_window.total_seconds())
+        seen: dict[str, list[int]] = {}
+        for start in range(0, len(emails), 500):
+            chunk = emails[start:start + 500]
+            cursor.execute(f"SELECT rcpt, occurred_at FROM bounces WHERE bounce_class = 'soft' AND record_type IN "
+                           f"('b', 'rb') AND occurred_at > {self._mark()} AND rcpt IN ({self._marks(len(chunk))})",
+                           (self._ts(oldest), *chunk))
+            for rcpt, occurred in cursor.fetchall():
+                seen.setdefault(rcpt, []).append(_epoch(occurred))
+        window = int(self.soft_window.total_seconds())
+        reached = []
+        for email, detail in soft.items():
+            recent = [t for t in seen.get(email, []) if detail.epoch - window < t <= detail.epoch]
+            if len(recent) >= self.soft_limit:
+                reached.append(detail)
+        suppressed = []
+        for detail in reached:
+            email = detail.record.rcpt.strip().lower()
+            cursor.execute(f"INSERT INTO suppressions (email, cause, reason, source_ip, first_at, last_at) VALUES "
+                           f"({self._marks(6)}) ON CONFLICT (email) DO NOTHING RETURNING email",
+                           (email[:320], "soft", detail.verdict.reason, detail.ip, self._ts(detail.epoch),
+                            self._ts(detail.epoch)))
+            if cursor.fetchall():
+                suppressed.append(detail)
+        return suppressed
+
+    def _outbox(self, cursor: Any, events: list[tuple[Detail, str]], now: datetime) -> None:
+        if not events or not self.destinations:
+            return
+        columns = ("event_id", "destination", "event_type", "email", "payload", "occurred_at", "created_at",
+                   "status", "attempts", "next_attempt_at")
+        rows = []
+        for detail, event_type in events:
+            payload = event_payload(detail, event_type)
+            text = json.dumps(payload, ensure_ascii=False)
+            for destination in self.destinations:
+                rows.append((payload["id"], destination, event_type, payload["email"][:320], text,
+                             self._ts(detail.epoch), self._now(now), "pending", 0, self._now(now)))
+        self._insert(cursor, "outbox", columns, rows)
+
+    def _position(self, cursor: Any, segment: str, host: str, offset: int, now: datetime) -> None:
+        cursor.execute(f"INSERT INTO bounce_pipe_positions (segment, host, \"offset\", updated_at) VALUES "
+                       f"({self._marks(4)}) ON CONFLICT (segment) DO UPDATE SET \"offset\" = excluded.\"offset\", "
+                       "updated_at = excluded.updated_at", (segment, host, offset, self._now(now)))
+
+    def _status(self, cursor: Any, host: str, batch: Batch, duplicates: int, now: datetime) -> None:
+        last = self._ts(batch.last_epoch) if batch.last_epoch is not None and batch.records else None
+        cursor.execute(
+            f"INSERT INTO bounce_pipe_status (host, records, rejects, duplicates, last_record_at, updated_at) "
+            f"VALUES ({self._marks(6)}) ON CONFLICT (host) DO UPDATE SET "
+            "records = bounce_pipe_status.records + excluded.records, "
+            "rejects = bounce_pipe_status.rejects + excluded.rejects, "
+            "duplicates = bounce_pipe_status.duplicates + excluded.duplicates, "
+            "last_record_at = CASE WHEN bounce_pipe_status.last_record_at IS NULL "
+            "OR excluded.last_record_at > bounce_pipe_status.last_record_at "
+            "THEN excluded.last_record_at ELSE bounce_pipe_status.last_record_at END, "
+            "updated_at = excluded.updated_at",
+            (host, batch.records + batch.duplicates_in_batch, len(batch.rejects), duplicates, last, self._now(now)))
+
+    # ---- dialect helpers ----
+
+    def _mark(self) -> str:
+        return "%s" if self.postgres else "?"
+
+    def _marks(self, n: int) -> str:
+        return ", ".join([self._mark()] * n)
+
+    def _ts(self, epoch: int) -> Any:
+        moment = datetime.fromtimestamp(epoch, UTC)
+        return moment if self.postgres else moment.strftime("%Y-%m-%d %H:%M:%S.000000")
+
+    def _now(self, now: datetime) -> Any:
+        return now if self.postgres else now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+    def _many(self, cursor: Any, sql: str, rows: list[tuple]) -> None:
+        if rows:
+            cursor.executemany(sql, rows)
+
+    def _insert(self, cursor: Any, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+        if not rows:
+            return
+        if self.postgres:
+            with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({self._marks(len(columns))})",
+                               rows)
+
+
+_DAYS: dict[int, str] = {}
+
+
+def _day_text(day: int) -> str:
+    """Return 'YYYY-MM-DD' for a day number since the epoch (cached: few distinct days per batch)."""
+    text = _DAYS.get(day)
+    if text is None:
+        text = (date(1970, 1, 1) + timedelta(days=day)).isoformat()
+        _DAYS[day] = text
+    return text
+
+
+def _epoch(value: Any) -> int:
+    """Return Unix seconds of a datetime or SQLite datetime string read back from the database."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return int(value.timestamp())

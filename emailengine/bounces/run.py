@@ -1,0 +1,746 @@
+"""The I/O of the bounce pipeline: `ee bounce-pipe` (stdin → spool → DB), `ee bounces import`,
+dry runs, stats, and what `ee health`/metrics read (`last_record_at`, `pipe_counters`).
+
+Pipe threads (PowerMTA must never see the pipe block, so nothing on the stdin path waits on
+the database):
+- reader (main thread): stdin → append to the active spool segment; fsync at least every 50 ms
+  while data flows (≤ 200 ms by EE_BOUNCE_FLUSH_MS); only fsynced bytes are "durable".
+- parser: durable spool bytes → parsed, classified batches (bounded queue of 2, so memory is
+  bounded however far the database is behind).
+- writer: one transaction per batch, including the segment's committed byte offset; on a
+  database error it keeps the batch, backs off (0.2 s doubling to 30 s) and retries.
+On start, segments left by a killed process (not locked by a live one) are replayed from their
+committed offset first; fingerprints make any replay idempotent. A segment fully committed and
+no longer written is deleted with its position row.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import gzip
+import json
+import os
+import queue
+import re
+import select
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from emailengine.bounces.ingest import Batch, BatchBuilder, Store
+from emailengine.bounces.reader import Reject, decode_records, parse_rows, split_records
+from emailengine.logs import logger
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.orm import Session
+
+    from emailengine.config import Settings
+
+CHUNK = 1 << 20
+SEGMENT_MAX_BYTES = 128 << 20
+SYNC_INTERVAL = 0.05
+METRICS_INTERVAL = 15.0
+SHUTDOWN_TIMEOUT = 30.0
+JOB = "bounce-pipe"
+_HEADER_LINE = re.compile(rb"(?:^|\n)(type,[^\n]*\n)")
+
+
+def host_name() -> str:
+    """Return this host's name (the key of its pipe status row)."""
+    return socket.gethostname()
+
+
+# ---------------------------------------------------------------- reading helpers
+
+
+def iter_batches(chunks: Iterator[tuple[bytes, bool]], builder: BatchBuilder, batch_size: int,
+                 ) -> Iterator[tuple[Batch, int]]:
+    """Given (bytes, is_last) chunks, yield (batch, bytes consumed so far) every ~batch_size records."""
+    carry = b""
+    consumed_total = 0
+    batch = Batch()
+    for data, last in chunks:
+        buffer = carry + data if carry else data
+        items, consumed = split_records(buffer, final=last)
+        carry = buffer[consumed:]
+        consumed_total += consumed
+        builder.add(batch, parse_rows(decode_records(items)))
+        if len(batch) >= batch_size or last:
+            yield batch, consumed_total
+            batch = Batch()
+    if len(batch) or batch.rejects:
+        yield batch, consumed_total
+
+
+def read_chunks(stream: IO[bytes], progress: Callable[[int], None] | None = None,
+                ) -> Iterator[tuple[bytes, bool]]:
+    """Yield (chunk, is_last) from a binary stream."""
+    pending = stream.read(CHUNK)
+    while pending:
+        following = stream.read(CHUNK)
+        if progress:
+            progress(len(pending))
+        yield pending, not following
+        pending = following
+
+
+# ---------------------------------------------------------------- dry run
+
+
+def dry_run(stream: IO[bytes], out: IO[str]) -> dict[str, int]:
+    """Print one JSON object per record (type, rcpt, ip, class, reason, status, diag, ...); write nothing.
+
+    Duplicates are not dropped: operators use this to test rules. Returns counters.
+    """
+    builder = BatchBuilder()
+    totals = {"records": 0, "rejects": 0}
+    carry = b""
+    for data, last in read_chunks(stream):
+        buffer = carry + data
+        items, consumed = split_records(buffer, final=last)
+        carry = buffer[consumed:]
+        for row in parse_rows(decode_records(items)):
+            totals["records" if _dry_row(builder, row, out) else "rejects"] += 1
+    return totals
+
+
+def _dry_row(builder: BatchBuilder, row: list[str] | Reject, out: IO[str]) -> bool:
+    from emailengine.bounces.reader import is_header
+
+    if isinstance(row, Reject):
+        out.write(json.dumps({"reject": row.reason, "raw": row.raw.decode("utf-8", "replace")}) + "\n")
+        return False
+    if not row or row == [""]:
+        return True
+    if is_header(row):
+        builder.add(Batch(), [row])
+        return True
+    probe = Batch()
+    builder.add(probe, [list(row)])
+    if probe.rejects:
+        out.write(json.dumps({"reject": probe.rejects[0].reason}) + "\n")
+        return False
+    record = builder.header.record(row)  # type: ignore[union-attr]
+    epoch, verdict, lane = builder.evaluate(record)
+    out.write(json.dumps({
+        "type": record.type, "time": datetime.fromtimestamp(epoch, UTC).isoformat() if epoch is not None else None,
+        "rcpt": record.rcpt, "ip": record.ip, "vmta": record.vmta, "provider": lane,
+        "class": verdict.bounce_class, "reason": verdict.reason, "rule": verdict.rule,
+        "status": record.status, "diag": record.diag, "bounce_cat": record.bounce_cat,
+        "message_id": record.message_id, "campaign_uid": record.campaign_uid,
+        "subscriber_uid": record.subscriber_uid,
+    }, ensure_ascii=False) + "\n")
+    return True
+
+
+# ---------------------------------------------------------------- import
+
+
+@dataclass
+class ImportResult:
+    """Totals of an import or pipe run."""
+
+    records: int = 0
+    new: int = 0
+    duplicates: int = 0
+    rejects: int = 0
+    suppressed: int = 0
+    events: int = 0
+    files: int = 0
+
+    def add(self, batch: Batch, new: int, duplicates: int, suppressed: int, events: int) -> None:
+        """Add one committed batch."""
+        self.records += batch.records + batch.duplicates_in_batch
+        self.rejects += len(batch.rejects)
+        self.new += new
+        self.duplicates += duplicates
+        self.suppressed += suppressed
+        self.events += events
+
+    def as_dict(self) -> dict[str, int]:
+        """Return the totals as a dict."""
+        return dict(self.__dict__)
+
+
+def make_store(settings: Settings, engine: Engine) -> Store:
+    """Return the Store for these settings."""
+    from emailengine.forwarding import destinations
+
+    return Store(engine, destinations(settings), settings.soft_bounce_limit, settings.soft_bounce_window_days)
+
+
+def import_files(paths: list[Path], settings: Settings, engine: Engine, reject_file: Path | None = None,
+                 progress: Callable[[Path, int, int], None] | None = None) -> ImportResult:
+    """Ingest accounting files (plain or .gz) through the same pipeline; re-imports change nothing."""
+    from emailengine.errors import UsageError
+
+    for path in paths:
+        if not path.is_file():
+            raise UsageError(f"{path} is not a readable file")
+    store = make_store(settings, engine)
+    result = ImportResult()
+    rejects = RejectLog(reject_file or settings.spool_dir / "rejects.log")
+    for path in paths:
+        builder = BatchBuilder()
+        with path.open("rb") as raw:
+            is_gzip = raw.read(2) == b"\x1f\x8b"
+            raw.seek(0)
+            stream: IO[bytes] = gzip.GzipFile(fileobj=raw) if is_gzip else raw  # type: ignore[assignment]
+            size = path.stat().st_size
+
+            def tick(_: int, raw: IO[bytes] = raw, path: Path = path, size: int = size) -> None:
+                if progress:
+                    progress(path, raw.tell(), size)
+
+            try:
+                for batch, _ in iter_batches(read_chunks(stream, tick), builder, settings.bounce_batch_size):
+                    written = _write_with_retry(store, batch, deadline=time.monotonic() + 120)
+                    result.add(batch, written.new, written.duplicates, written.suppressed, written.events)
+                    rejects.write(str(path), batch.rejects)
+            except (OSError, EOFError, gzip.BadGzipFile) as error:
+                raise UsageError(f"cannot read {path}: {error}") from None
+        result.files += 1
+    rejects.close()
+    return result
+
+
+def _write_with_retry(store: Store, batch: Batch, deadline: float, **position: Any) -> Any:
+    """Write a batch, retrying database errors with backoff until the deadline (then TemporaryFailure)."""
+    from emailengine.errors import TemporaryFailure
+
+    delay = 0.2
+    while True:
+        try:
+            return store.write(batch, datetime.now(UTC), **position)
+        except Exception as error:  # noqa: BLE001 - any database error: keep the batch and retry
+            if not _is_db_error(error):
+                raise
+            if time.monotonic() >= deadline:
+                raise TemporaryFailure(f"database unavailable: {_first_line(error)}", "retry later") from None
+            logger.warning("database write failed, retrying in %.1fs: %s", delay, _first_line(error))
+            store.engine.dispose()
+            time.sleep(delay)
+            delay = min(delay * 2, 30.0)
+
+
+def _is_db_error(error: BaseException) -> bool:
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    from emailengine.errors import TemporaryFailure
+
+    if isinstance(error, (OperationalError, TemporaryFailure, ConnectionError)):
+        return True
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    module = type(error).__module__
+    return module.startswith(("psycopg", "sqlite3")) and "Operational" in type(error).__name__
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(getattr(error, "orig", None) or error).strip()
+    return text.splitlines()[0][:200] if text else type(error).__name__
+
+
+class RejectLog:
+    """Append-only reject file: `time<TAB>source<TAB>reason<TAB>raw` (raw as a JSON string)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file: IO[str] | None = None
+
+    def write(self, source: str, rejects: list[Reject]) -> None:
+        """Append rejects (opens the file on first use)."""
+        if not rejects:
+            return
+        if self._file is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = self.path.open("a", encoding="utf-8")
+        stamp = datetime.now(UTC).isoformat(timespec="seconds")
+        for reject in rejects:
+            raw = json.dumps(reject.raw.decode("utf-8", "replace"), ensure_ascii=False)
+            self._file.write(f"{stamp}\t{source}\t{reject.reason}\t{raw}\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        """Close the file."""
+        if self._file:
+            self._file.close()
+            self._file = None
+
+
+# ---------------------------------------------------------------- the pipe
+
+
+class _GiveUp(Exception):
+    """The input ended while the database stayed down: leave the rest in the spool."""
+
+
+@dataclass
+class Segment:
+    """One spool file: its path, the bytes made durable so far, and whether it is finished."""
+
+    path: Path
+    durable: int = 0
+    closed: bool = False
+    committed: int = 0
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+@dataclass
+class PipeState:
+    """Shared between the pipe's threads."""
+
+    segments: list[Segment] = field(default_factory=list)
+    cond: threading.Condition = field(default_factory=threading.Condition)
+    stopping: bool = False
+    input_done: bool = False
+    result: ImportResult = field(default_factory=ImportResult)
+    spooled: int = 0
+    db_ok: bool = True
+    last_record_at: float = 0.0
+    error: BaseException | None = None
+
+
+class Pipe:
+    """`ee bounce-pipe`: see the module docstring."""
+
+    def __init__(self, settings: Settings, engine: Engine, stdin_fd: int = 0) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.fd = stdin_fd
+        self.host = host_name()
+        self.spool = Path(settings.spool_dir)
+        self.state = PipeState()
+        self.store = make_store(settings, engine)
+        self.rejects = RejectLog(self.spool / "rejects.log")
+        self.flush_seconds = settings.bounce_flush_ms / 1000
+        self._queue: queue.Queue[tuple[Segment, Batch | None, int]] = queue.Queue(maxsize=2)
+        self._locks: dict[str, int] = {}
+
+    # -- lifecycle
+
+    def run(self) -> ImportResult:
+        """Read stdin until EOF or SIGTERM, then flush, commit and return the totals."""
+        self.spool.mkdir(parents=True, exist_ok=True)
+        orphans = self._orphans()
+        active = self._new_segment()
+        self.state.segments = [*orphans, active]
+        previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+        threads = [threading.Thread(target=self._guard(self._parse_loop), name="bounce-parser", daemon=True),
+                   threading.Thread(target=self._guard(self._write_loop), name="bounce-writer", daemon=True)]
+        for thread in threads:
+            thread.start()
+        try:
+            self._read_loop(active)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        with self.state.cond:
+            self.state.input_done = True
+            self.state.cond.notify_all()
+        deadline = time.monotonic() + SHUTDOWN_TIMEOUT
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        if any(thread.is_alive() for thread in threads):
+            logger.warning("bounce-pipe: database not reachable at exit; the spool keeps the rest for the next start")
+        self.rejects.close()
+        self._publish_metrics()
+        return self.state.result
+
+    def _guard(self, target: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                target()
+            except BaseException as error:  # noqa: BLE001 - a thread must report, not vanish
+                logger.exception("bounce-pipe thread failed: %s", error)
+                self.state.error = error
+        return run
+
+    def _on_signal(self, signum: int, _frame: object) -> None:
+        self.state.stopping = True
+
+    # -- segments
+
+    def _new_segment(self) -> Segment:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+        path = self.spool / f"{self.host}-{stamp}-{os.getpid()}.acct"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        self._locks[path.name] = fd
+        return Segment(path)
+
+    def _orphans(self) -> list[Segment]:
+        """Return segments left by dead processes (lockable), oldest first, with their sizes."""
+        found = []
+        for path in sorted(self.spool.glob("*.acct"), key=lambda p: p.stat().st_mtime):
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)  # a live pipe (or another replayer) owns it
+                continue
+            self._locks[path.name] = fd
+            found.append(Segment(path, durable=path.stat().st_size, closed=True))
+        return found
+
+    def _committed_offset(self, segment: Segment) -> int:
+        from sqlalchemy import select
+        from sqlalchemy.orm import Session
+
+        from emailengine.db.models import BouncePipePosition
+
+        delay = 0.2
+        while True:
+            try:
+                with Session(self.engine) as session:
+                    return session.scalar(select(BouncePipePosition.offset).where(
+                        BouncePipePosition.segment == segment.name)) or 0
+            except Exception as error:  # noqa: BLE001
+                if not _is_db_error(error):
+                    raise
+                if self.state.input_done:
+                    raise _GiveUp from None
+                self.state.db_ok = False
+                time.sleep(delay)
+                delay = min(delay * 2, 30.0)
+
+    def _finish_segment(self, segment: Segment) -> None:
+        """Delete a fully committed, closed segment and its position row."""
+        from sqlalchemy import delete
+
+        from emailengine.db.models import BouncePipePosition
+
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(delete(BouncePipePosition).where(BouncePipePosition.segment == segment.name))
+        except Exception as error:  # noqa: BLE001 - the file stays; a later run replays nothing new
+            logger.warning("cannot drop position of %s: %s", segment.name, _first_line(error))
+            return
+        segment.path.unlink(missing_ok=True)
+        fd = self._locks.pop(segment.name, None)
+        if fd is not None:
+            os.close(fd)
+
+    # -- reader (main thread)
+
+    def _read_loop(self, segment: Segment) -> None:
+        out = self._locks[segment.name]
+        written = 0
+        last_sync = time.monotonic()
+        header = b""
+        carry = b""
+        eof = False
+        while not self.state.stopping and not eof:
+            try:
+                ready, _, _ = select.select([self.fd], [], [], SYNC_INTERVAL)
+            except InterruptedError:
+                continue
+            if ready:
+                try:
+                    data = os.read(self.fd, CHUNK)
+                except InterruptedError:
+                    continue
+                if not data:
+                    eof = True
+                else:
+                    found = _HEADER_LINE.findall(carry + data)
+                    if found:
+                        header = found[-1]
+                    tail = (carry + data).rpartition(b"\n")[2]
+                    carry = tail[-65536:] if len(tail) < 65536 else b""
+                    _write_all(out, data)
+                    written += len(data)
+                    self.state.spooled += len(data)
+            now = time.monotonic()
+            if written > segment.durable and (not ready or eof or now - last_sync >= SYNC_INTERVAL
+                                              or written - segment.durable > (32 << 20)):
+                os.fsync(out)
+                last_sync = now
+                with self.state.cond:
+                    segment.durable = written
+                    self.state.cond.notify_all()
+            if written >= SEGMENT_MAX_BYTES and not carry and header:
+                segment, out, written = self._rotate(segment, header)
+        if written > segment.durable:
+            os.fsync(out)
+        with self.state.cond:
+            segment.durable = written
+            segment.closed = True
+            self.state.cond.notify_all()
+
+    def _rotate(self, segment: Segment, header: bytes) -> tuple[Segment, int, int]:
+        """Close the full segment and start a new one that begins with the current header line."""
+        old = self._locks[segment.name]
+        os.fsync(old)
+        fresh = self._new_segment()
+        out = self._locks[fresh.name]
+        _write_all(out, header)
+        os.fsync(out)
+        with self.state.cond:
+            segment.durable = os.fstat(old).st_size
+            segment.closed = True
+            fresh.durable = len(header)
+            self.state.segments.append(fresh)
+            self.state.cond.notify_all()
+        return fresh, out, len(header)
+
+    # -- parser thread
+
+    def _parse_loop(self) -> None:
+        index = 0
+        while True:
+            with self.state.cond:
+                if index >= len(self.state.segments):
+                    break
+                segment = self.state.segments[index]
+            try:
+                self._parse_segment(segment)
+            except _GiveUp:
+                break
+            index += 1
+            with self.state.cond:
+                if index >= len(self.state.segments) and (self.state.input_done or self.state.stopping):
+                    break
+        self._queue.put((Segment(Path("-")), None, 0))
+
+    def _parse_segment(self, segment: Segment) -> None:
+        builder = BatchBuilder()
+        committed = self._committed_offset(segment) if segment.closed else 0
+        segment.committed = committed
+        with segment.path.open("rb") as source:
+            if committed:
+                header = _last_header(source, committed)
+                if header:
+                    builder.add(Batch(), parse_rows(decode_records([header])))
+            offset, carry = committed, b""
+            batch, started, queued = Batch(), 0.0, committed
+            while True:
+                with self.state.cond:
+                    while (offset >= segment.durable and not segment.closed
+                           and not (started and time.monotonic() - started >= self.flush_seconds)):
+                        self.state.cond.wait(0.05)
+                    durable, closed = segment.durable, segment.closed
+                data = b""
+                if offset < durable:
+                    source.seek(offset)
+                    data = source.read(min(CHUNK, durable - offset))
+                    offset += len(data)
+                final = closed and offset >= durable
+                buffer = carry + data if carry else data
+                items, consumed = split_records(buffer, final=final)
+                end = offset - len(buffer) + consumed
+                carry = buffer[consumed:]
+                if items:
+                    builder.add(batch, parse_rows(decode_records(items)))
+                    started = started or time.monotonic()
+                due = started and time.monotonic() - started >= self.flush_seconds
+                if (len(batch) >= self.settings.bounce_batch_size or due or final) and end > queued:
+                    self._queue.put((segment, batch, end))
+                    batch, started, queued = Batch(), 0.0, end
+                if final:
+                    self._queue.put((segment, None, end))  # segment done
+                    return
+
+    # -- writer thread
+
+    def _write_loop(self) -> None:
+        last_metrics = 0.0
+        while True:
+            segment, batch, end = self._queue.get()
+            if segment.name == "-":
+                break
+            if batch is None:
+                if segment.closed and end >= segment.durable:
+                    self._commit_position(segment, end)
+                    self._finish_segment(segment)
+                continue
+            written = self._write_until_done(segment, batch, end)
+            if written is None:
+                return
+            self.state.result.add(batch, written.new, written.duplicates, written.suppressed, written.events)
+            self.rejects.write(segment.name, batch.rejects)
+            if batch.last_epoch:
+                self.state.last_record_at = float(batch.last_epoch)
+            if time.monotonic() - last_metrics >= METRICS_INTERVAL:
+                self._publish_metrics()
+                last_metrics = time.monotonic()
+
+    def _write_until_done(self, segment: Segment, batch: Batch, end: int) -> Any:
+        delay = 0.2
+        while True:
+            try:
+                written = self.store.write(batch, datetime.now(UTC), host=self.host, segment=segment.name,
+                                           offset=end, status=True)
+                segment.committed = end
+                if not self.state.db_ok:
+                    logger.info("bounce-pipe: database reachable again")
+                self.state.db_ok = True
+                return written
+            except Exception as error:  # noqa: BLE001
+                if not _is_db_error(error):
+                    raise
+                if self.state.db_ok:
+                    logger.warning("bounce-pipe: database write failed, spooling and retrying: %s",
+                                   _first_line(error))
+                self.state.db_ok = False
+                self.engine.dispose()
+                if self.state.input_done and time.monotonic() > getattr(self, "_give_up", float("inf")):
+                    return None
+                if self.state.input_done and not hasattr(self, "_give_up"):
+                    self._give_up = time.monotonic() + SHUTDOWN_TIMEOUT
+                time.sleep(delay)
+                delay = min(delay * 2, 30.0 if not self.state.input_done else 2.0)
+
+    def _commit_position(self, segment: Segment, end: int) -> None:
+        if end <= segment.committed:
+            return
+        self._write_until_done(segment, Batch(), end)
+
+    def _publish_metrics(self) -> None:
+        from prometheus_client import Gauge
+
+        from emailengine import metrics
+
+        if not (self.settings.metrics_textfile_dir or self.settings.pushgateway_url):
+            return
+        registry = metrics.new_registry()
+        result = self.state.result
+        for name, value, text in (
+            ("ee_bounce_pipe_records", result.records, "records committed by this pipe process"),
+            ("ee_bounce_pipe_rejects", result.rejects, "malformed lines rejected by this pipe process"),
+            ("ee_bounce_pipe_duplicates", result.duplicates, "records already ingested (skipped)"),
+            ("ee_bounce_pipe_spooled_bytes", self.state.spooled, "bytes read from stdin into the spool"),
+            ("ee_bounce_pipe_database_up", 1 if self.state.db_ok else 0, "1 when the last write succeeded"),
+            ("ee_bounce_pipe_last_record_timestamp_seconds", self.state.last_record_at,
+             "timeLogged of the newest committed record"),
+            ("ee_bounce_pipe_heartbeat_timestamp_seconds", time.time(), "when the pipe last wrote metrics"),
+        ):
+            Gauge(name, text, registry=registry).set(value)
+        metrics.publish(registry, JOB, self.settings)
+
+
+def _last_header(source: IO[bytes], limit: int) -> bytes | None:
+    """Return the last header line (without its line end) in the first `limit` bytes of a file."""
+    found = None
+    position, carry = 0, b""
+    source.seek(0)
+    while position < limit:
+        data = source.read(min(CHUNK, limit - position))
+        if not data:
+            break
+        position += len(data)
+        buffer = carry + data
+        for match in _HEADER_LINE.findall(buffer):
+            found = match
+        carry = buffer.rpartition(b"\n")[2][-65536:]
+    return found.rstrip(b"\r\n") if found else None
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def run_pipe(settings: Settings, engine: Engine, stdin_fd: int = 0) -> ImportResult:
+    """Run `ee bounce-pipe` until EOF/SIGTERM; return the totals of this process."""
+    return Pipe(settings, engine, stdin_fd).run()
+
+
+# ---------------------------------------------------------------- reads for health, metrics, stats
+
+
+def last_record_at(session: Session) -> datetime | None:
+    """Return the newest record time any bounce-pipe committed (all hosts), or None."""
+    from sqlalchemy import func, select
+
+    from emailengine.db.models import BouncePipeStatus
+
+    return session.scalar(select(func.max(BouncePipeStatus.last_record_at)))
+
+
+def pipe_counters(session: Session) -> dict[str, Any]:
+    """Return {"records", "rejects", "duplicates", "last_record_at", "hosts": {...}} of every pipe."""
+    from sqlalchemy import select
+
+    from emailengine.db.models import BouncePipeStatus
+
+    rows = session.scalars(select(BouncePipeStatus)).all()
+    last = max((row.last_record_at for row in rows if row.last_record_at), default=None)
+    return {
+        "records": sum(row.records for row in rows),
+        "rejects": sum(row.rejects for row in rows),
+        "duplicates": sum(row.duplicates for row in rows),
+        "last_record_at": last,
+        "hosts": {row.host: {"records": row.records, "rejects": row.rejects, "duplicates": row.duplicates,
+                             "last_record_at": row.last_record_at, "updated_at": row.updated_at} for row in rows},
+    }
+
+
+_SINCE = re.compile(r"^(\d+)\s*([smhdw])$")
+
+
+def parse_since(text: str) -> timedelta:
+    """Parse `30m`, `24h`, `7d`, `2w` into a timedelta; raise UsageError otherwise."""
+    from emailengine.errors import UsageError
+
+    match = _SINCE.match(text.strip().lower())
+    if not match:
+        raise UsageError(f"invalid --since {text!r}", "use a number and a unit: 30m, 24h, 7d, 2w")
+    number, unit = int(match.group(1)), match.group(2)
+    return timedelta(**{{"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[unit]: number})
+
+
+def stats(session: Session, since: timedelta | None, by: str | None, now: datetime) -> dict[str, Any]:
+    """Return totals {"by_type", "by_class"} (all time without `since`), plus "by_<key>" rows.
+
+    `by` is ip, provider or reason: rows of {key, total, delivered, hard, soft, block, complaint, ...}.
+    Counts come from bounce_counts (hour resolution).
+    """
+    from sqlalchemy import func, select
+
+    from emailengine.db.models import BounceCount
+
+    filters = []
+    if since is not None:
+        start = (now - since).replace(minute=0, second=0, microsecond=0)
+        filters.append(BounceCount.hour >= start)
+    by_type = dict(session.execute(select(BounceCount.record_type, func.sum(BounceCount.count))
+                                   .where(*filters).group_by(BounceCount.record_type)).all())
+    by_class = dict(session.execute(select(BounceCount.bounce_class, func.sum(BounceCount.count))
+                                    .where(*filters).group_by(BounceCount.bounce_class)).all())
+    result: dict[str, Any] = {
+        "by_type": {key: int(value) for key, value in sorted(by_type.items())},
+        "by_class": {key: int(value) for key, value in sorted(by_class.items())},
+    }
+    if since is not None:
+        result["since"] = (now - since).isoformat()
+    if by:
+        column = {"ip": BounceCount.source_ip, "provider": BounceCount.provider, "reason": BounceCount.reason}[by]
+        table: dict[str, dict[str, int]] = {}
+        query = (select(column, BounceCount.bounce_class, func.sum(BounceCount.count))
+                 .where(*filters).group_by(column, BounceCount.bounce_class))
+        for key, bounce_class, count in session.execute(query):
+            row = table.setdefault(key, {"total": 0})
+            row[bounce_class] = row.get(bounce_class, 0) + int(count)
+            row["total"] += int(count)
+        result[f"by_{by}"] = [{by: key, **values} for key, values in
+                              sorted(table.items(), key=lambda item: -item[1]["total"])]
+    return result
+
+
+def stdout_is_tty() -> bool:
+    """Return whether stdout is a terminal (progress bars only then)."""
+    return sys.stdout.isatty()

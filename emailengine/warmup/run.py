@@ -1,0 +1,753 @@
+"""Warmup I/O: load figures and state, call the pure decisions, persist, alert, push to senders.
+
+Set-based on purpose: one aggregate query per judged day for every WARMING IP, bulk inserts of
+decisions and bulk updates of lanes and IPs (10,000 IPs × 6 lanes per tick, see bench/).
+Output contract (read by the PowerMTA/MailWizz integration): ip_lanes, ips.warmup_plan,
+ips.warmup_day, ips.daily_quota (= Σ lanes) and ips.hourly_quota for WARMING and RETIRING IPs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, case, delete, func, insert, select, update
+
+from emailengine.db.models import DeliveryStat, Ip, IpLane, Listing, WarmupDecision, WarmupPlan, utcnow
+from emailengine.errors import Conflict, NotFound, UsageError
+from emailengine.lifecycle import State
+from emailengine.logs import logger
+from emailengine.providers import LANES
+from emailengine.warmup import decide as d
+from emailengine.warmup.plans import DEFAULT_PLAN, Plan
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.orm import Session
+
+    from emailengine.config import Settings
+
+_COUNTERS = ("delivered", "deferred", "rep_deferred", "hard", "soft", "block", "complaints")
+
+
+# ---- bulk writes ---------------------------------------------------------------------------
+# PostgreSQL gets COPY (into the table, or into a temporary table joined by one UPDATE): tens of
+# thousands of single-row statements would take most of the tick's 5-second budget. Other
+# databases use SQLAlchemy's executemany, which is fast enough in-process (SQLite).
+
+
+def _is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _copy(session: Session, table: str, columns: list[str], rows: list[dict[str, Any]]) -> None:
+    import json
+
+    raw = session.connection().connection.driver_connection
+    with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([json.dumps(value) if isinstance(value, dict) else value
+                            for value in (row[column] for column in columns)])
+
+
+def bulk_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows of a model's table (COPY on PostgreSQL)."""
+    if not rows:
+        return
+    if _is_postgres(session):
+        _copy(session, model.__tablename__, list(rows[0]), rows)
+    else:
+        session.execute(insert(model), rows)
+
+
+def bulk_update(session: Session, model: Any, keys: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
+    """Update many rows of a model's table by primary key (COPY + one UPDATE on PostgreSQL)."""
+    if not rows:
+        return
+    if not _is_postgres(session):
+        session.execute(update(model), rows)
+        return
+    from sqlalchemy import text
+
+    table, columns = model.__tablename__, list(rows[0])
+    temporary = f"ee_tmp_{table}"
+    listed = ", ".join(columns)
+    assignments = ", ".join(f"{column} = t.{column}" for column in columns if column not in keys)
+    matches = " AND ".join(f"{table}.{key} = t.{key}" for key in keys)
+    # Table and column names come from the models, never from input.
+    session.execute(text(f"CREATE TEMP TABLE {temporary} ON COMMIT DROP AS "  # noqa: S608
+                         f"SELECT {listed} FROM {table} WITH NO DATA"))
+    _copy(session, temporary, columns, rows)
+    session.execute(text(f"UPDATE {table} SET {assignments} FROM {temporary} t WHERE {matches}"))  # noqa: S608
+    session.execute(text(f"DROP TABLE {temporary}"))
+
+
+# ---- plans ---------------------------------------------------------------------------------
+
+
+def _plan_from_row(row: WarmupPlan) -> Plan:
+    return Plan(name=row.name, fractions=tuple(float(x) for x in row.fractions), description=row.description,
+                floor=row.floor, target_daily=row.target_daily, builtin=row.builtin)
+
+
+def load_plans(session: Session) -> dict[str, Plan]:
+    """Return every stored plan by name (the built-in default is always present)."""
+    plans = {row.name: _plan_from_row(row) for row in session.scalars(select(WarmupPlan).order_by(WarmupPlan.name))}
+    plans.setdefault(DEFAULT_PLAN.name, DEFAULT_PLAN)
+    return plans
+
+
+def get_plan(session: Session, name: str) -> Plan:
+    """Return the named plan; raise NotFound listing the known ones."""
+    plans = load_plans(session)
+    if name not in plans:
+        raise NotFound(f"no warmup plan named {name!r}", f"known plans: {', '.join(sorted(plans))}")
+    return plans[name]
+
+
+def import_plan(session: Session, plan: Plan, actor: str, replace: bool = False) -> None:
+    """Store a validated plan (audit-logged); refuse to overwrite a built-in or, without replace, any plan."""
+    from emailengine import audit
+
+    existing = session.get(WarmupPlan, plan.name)
+    if existing is not None and existing.builtin:
+        raise Conflict(f"plan {plan.name!r} is built in and cannot be replaced", "import it under another name")
+    if existing is not None and not replace:
+        raise Conflict(f"plan {plan.name!r} exists", "use --replace to overwrite it")
+    before = _plan_from_row(existing).to_dict() if existing is not None else None
+    if existing is not None:
+        session.delete(existing)
+        session.flush()
+    session.add(WarmupPlan(name=plan.name, description=plan.description, floor=plan.floor,
+                           target_daily=plan.target_daily, fractions=list(plan.fractions), builtin=False,
+                           created_by=actor))
+    session.flush()
+    audit.append(session, actor, "warmup.plan-import", plan.name, before, plan.to_dict())
+
+
+def assign_plan(session: Session, address: str, name: str, actor: str) -> dict[str, Any]:
+    """Make an IP follow a plan from its current step on (audit-logged)."""
+    from emailengine import audit, inventory
+
+    plan = get_plan(session, name)
+    ip = inventory.get_ip(session, address)
+    before = inventory.ip_to_dict(ip)
+    ip.warmup_plan = plan.name
+    session.flush()
+    audit.append(session, actor, "warmup.plan-assign", ip.address, before, inventory.ip_to_dict(ip))
+    return inventory.ip_to_dict(ip)
+
+
+def pool_target(settings: Settings, pool: str) -> int:
+    """Return the daily target the plan reaches for a pool."""
+    return int(settings.warmup_pool_targets.get(pool, settings.warmup_target_daily))
+
+
+def _plan_for(plans: dict[str, Plan], settings: Settings, name: str | None) -> Plan:
+    if name and name in plans:
+        return plans[name]
+    return plans.get(settings.warmup_default_plan) or plans[DEFAULT_PLAN.name]
+
+
+# ---- lane shares ---------------------------------------------------------------------------
+
+
+def pool_shares(session: Session, settings: Settings, until: date) -> dict[str, dict[str, float]]:
+    """Return {pool: {lane: share}} from the pools' last window of sent volume ending at `until`;
+    a pool with too little history (or none) gets the configured fallback mix."""
+    start = until - timedelta(days=settings.warmup_window_days - 1)
+    sent = DeliveryStat.delivered + DeliveryStat.hard + DeliveryStat.soft + DeliveryStat.block
+    rows = session.execute(
+        select(Ip.pool, DeliveryStat.provider, func.sum(sent))
+        .join(Ip, Ip.address == DeliveryStat.source_ip)
+        .where(DeliveryStat.day.between(start, until))
+        .group_by(Ip.pool, DeliveryStat.provider)
+    ).all()
+    measured: dict[str, dict[str, int]] = {}
+    for pool, provider, total in rows:
+        lane = provider if provider in LANES else "other"
+        measured.setdefault(pool, {}).setdefault(lane, 0)
+        measured[pool][lane] += int(total or 0)
+    pools = {pool for (pool,) in session.execute(select(Ip.pool).distinct())}
+    return {
+        pool: d.normalise_shares(measured.get(pool, {}), settings.warmup_lane_shares, LANES,
+                                 settings.warmup_share_min_volume)
+        for pool in pools | set(measured)
+    }
+
+
+def _shares(shares: dict[str, dict[str, float]], settings: Settings, pool: str) -> dict[str, float]:
+    if pool not in shares:
+        shares[pool] = d.normalise_shares({}, settings.warmup_lane_shares, LANES, settings.warmup_share_min_volume)
+    return shares[pool]
+
+
+# ---- start warming -------------------------------------------------------------------------
+
+
+def _lane_rows(ip_id: int, plan_day: int, share_by_lane: dict[str, float], volumes: list[int]) -> list[dict[str, Any]]:
+    return [{"ip_id": ip_id, "lane": lane, "plan_day": plan_day, "sending_days": 0, "idle_days": 0,
+             "last_sent_day": None, "paused": False,
+             "daily_quota": d.lane_allowance(plan_day, False, share_by_lane[lane], volumes)} for lane in LANES]
+
+
+def start_warming(session: Session, ip: Ip, plan_day: int, settings: Settings,
+                  shares: dict[str, dict[str, float]] | None = None, plans: dict[str, Plan] | None = None) -> None:
+    """(Re)create the IP's lanes at plan_day of its plan and set its plan, day and quotas.
+
+    Call it in the transaction that moves the IP into WARMING (after inventory.transition).
+    """
+    plans = plans or load_plans(session)
+    plan = _plan_for(plans, settings, ip.warmup_plan)
+    if shares is None:
+        shares = pool_shares(session, settings, utcnow().date())
+    share_by_lane = _shares(shares, settings, ip.pool)
+    volumes = plan.volumes(pool_target(settings, ip.pool))
+    day = min(max(1, plan_day), plan.length)
+    rows = _lane_rows(ip.id, day, share_by_lane, volumes)
+    session.execute(delete(IpLane).where(IpLane.ip_id == ip.id))
+    session.execute(insert(IpLane), rows)
+    daily = sum(row["daily_quota"] for row in rows)
+    ip.warmup_plan, ip.warmup_day = plan.name, day
+    ip.daily_quota, ip.hourly_quota = daily, d.hourly_quota(daily, settings.warmup_sending_hours)
+    session.flush()
+
+
+def _initialise_missing_lanes(session: Session, settings: Settings, plans: dict[str, Plan],
+                              shares: dict[str, dict[str, float]]) -> list[str]:
+    """Give every WARMING IP without lanes its lanes (IPs added by `ee ip add`); set-based."""
+    has_lanes = select(IpLane.ip_id).where(IpLane.ip_id == Ip.id).exists()
+    rows = session.execute(
+        select(Ip.id, Ip.address, Ip.pool, Ip.warmup_plan, Ip.warmup_day)
+        .where(Ip.state == State.WARMING.value, ~has_lanes)
+    ).all()
+    lane_rows: list[dict[str, Any]] = []
+    ip_rows: list[dict[str, Any]] = []
+    for ip_id, _address, pool, plan_name, warmup_day in rows:
+        plan = _plan_for(plans, settings, plan_name)
+        volumes = plan.volumes(pool_target(settings, pool))
+        day = min(max(1, warmup_day or 1), plan.length)
+        new = _lane_rows(ip_id, day, _shares(shares, settings, pool), volumes)
+        lane_rows += new
+        daily = sum(row["daily_quota"] for row in new)
+        ip_rows.append({"id": ip_id, "warmup_plan": plan.name, "warmup_day": day, "daily_quota": daily,
+                        "hourly_quota": d.hourly_quota(daily, settings.warmup_sending_hours)})
+    if lane_rows:
+        bulk_insert(session, IpLane, lane_rows)
+        bulk_update(session, Ip, ("id",), ip_rows)
+    return [row.address for row in rows]
+
+
+# ---- the daily tick ------------------------------------------------------------------------
+
+
+@dataclass
+class TickReport:
+    run_date: date
+    dry_run: bool
+    days: list[date] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    initialised: list[str] = field(default_factory=list)
+    promoted: list[str] = field(default_factory=list)
+    to_resting: list[str] = field(default_factory=list)
+    rewarmed: list[str] = field(default_factory=list)
+    ramped: list[dict[str, Any]] = field(default_factory=list)
+    alerts: list[tuple[str, str, str, str]] = field(default_factory=list)
+    changed: bool = False
+    pushed: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"run_date": self.run_date, "dry_run": self.dry_run, "judged_days": self.days,
+                "counts": self.counts, "initialised": self.initialised, "promoted": self.promoted,
+                "to_resting": self.to_resting, "rewarmed": self.rewarmed, "retiring": self.ramped,
+                "changed": self.changed, "pushed": self.pushed, "decisions": self.decisions}
+
+
+@dataclass
+class _IpWork:
+    ip_id: int
+    address: str
+    pool: str
+    plan: Plan
+    volumes: list[int]
+    shares: dict[str, float]
+    first_day: date
+    quota_before: int
+    lanes: dict[str, dict[str, Any]]
+    graduated: bool = False
+
+
+def _figures_for_day(session: Session, day: date, window_days: int) -> dict[tuple[int, str], d.Inputs]:
+    """Return {(ip id, lane): Inputs} for WARMING IPs: the day, the day before, and the window."""
+    start = day - timedelta(days=window_days - 1)
+    previous = day - timedelta(days=1)
+    columns = []
+    for name in _COUNTERS:
+        column = getattr(DeliveryStat, name)
+        columns.append(func.sum(case((DeliveryStat.day == day, column), else_=0)))
+        columns.append(func.sum(case((DeliveryStat.day == previous, column), else_=0)))
+        columns.append(func.sum(case((DeliveryStat.day >= start, column), else_=0)))
+    rows = session.execute(
+        select(Ip.id, DeliveryStat.provider, *columns)
+        .join(Ip, Ip.address == DeliveryStat.source_ip)
+        .where(Ip.state == State.WARMING.value, DeliveryStat.day.between(min(start, previous), day))
+        .group_by(Ip.id, DeliveryStat.provider)
+    ).all()
+    result: dict[tuple[int, str], list[d.Figures]] = {}
+    for row in rows:
+        lane = row[1] if row[1] in LANES else "other"
+        values = [int(v or 0) for v in row[2:]]
+        today = d.Figures(*values[0::3])
+        before = d.Figures(*values[1::3])
+        window = d.Figures(*values[2::3])
+        if (row[0], lane) in result:
+            old = result[(row[0], lane)]
+            today, before, window = today + old[0], before + old[1], window + old[2]
+        result[(row[0], lane)] = [today, before, window]
+    return {key: d.Inputs(day=v[0], previous=v[1], window=v[2]) for key, v in result.items()}
+
+
+def _open_listing_tiers(session: Session) -> dict[str, tuple[str, ...]]:
+    tiers: dict[str, list[str]] = {}
+    for target, tier in session.execute(
+        select(Listing.target, Listing.tier).where(Listing.cleared_at.is_(None), Listing.target_kind == "ip")
+    ):
+        tiers.setdefault(target, []).append(tier)
+    return {target: tuple(sorted(set(values))) for target, values in tiers.items()}
+
+
+def _load_warming(session: Session, settings: Settings, plans: dict[str, Plan],
+                  shares: dict[str, dict[str, float]], run_date: date) -> dict[int, _IpWork]:
+    oldest = run_date - timedelta(days=settings.warmup_catchup_max_days)
+    last_decided = dict(session.execute(
+        select(WarmupDecision.ip_id, func.max(WarmupDecision.day))
+        .join(Ip, Ip.id == WarmupDecision.ip_id)
+        .where(Ip.state == State.WARMING.value, WarmupDecision.day >= oldest - timedelta(days=1))
+        .group_by(WarmupDecision.ip_id)
+    ).all())
+    work: dict[int, _IpWork] = {}
+    for ip_id, address, pool, plan_name, state_since, daily in session.execute(
+        select(Ip.id, Ip.address, Ip.pool, Ip.warmup_plan, Ip.state_since, Ip.daily_quota)
+        .where(Ip.state == State.WARMING.value)
+    ):
+        plan = _plan_for(plans, settings, plan_name)
+        first = max(state_since.astimezone(UTC).date(), oldest)
+        if ip_id in last_decided:
+            first = max(first, last_decided[ip_id] + timedelta(days=1))
+        work[ip_id] = _IpWork(ip_id, address, pool, plan, plan.volumes(pool_target(settings, pool)),
+                              _shares(shares, settings, pool), first, daily, {})
+    for row in session.execute(
+        select(IpLane.ip_id, IpLane.lane, IpLane.plan_day, IpLane.sending_days, IpLane.idle_days,
+               IpLane.last_sent_day, IpLane.paused, IpLane.daily_quota)
+        .join(Ip, Ip.id == IpLane.ip_id).where(Ip.state == State.WARMING.value)
+    ):
+        if row.ip_id in work:
+            work[row.ip_id].lanes[row.lane] = {
+                "plan_day": row.plan_day, "sending_days": row.sending_days, "idle_days": row.idle_days,
+                "last_sent_day": row.last_sent_day, "paused": row.paused, "daily_quota": row.daily_quota}
+    return work
+
+
+def _judge_day(item: _IpWork, day: date, figures: dict[tuple[int, str], d.Inputs],
+               listings: tuple[str, ...], t: d.Thresholds, report: TickReport) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    notable: list[str] = []
+    for lane in LANES:
+        current = item.lanes.get(lane)
+        if current is None:
+            continue
+        state = d.LaneState(current["plan_day"], current["sending_days"], current["idle_days"], current["paused"],
+                            current["daily_quota"])
+        base = figures.get((item.ip_id, lane), d.Inputs(day=d.Figures()))
+        inputs = d.Inputs(base.day, base.previous, base.window, listings)
+        decision = d.decide(lane, state, inputs, item.volumes, t)
+        new = decision.state
+        current.update(plan_day=new.plan_day, sending_days=new.sending_days, idle_days=new.idle_days,
+                       paused=new.paused,
+                       daily_quota=d.lane_allowance(new.plan_day, new.paused, item.shares[lane], item.volumes))
+        if decision.sent:
+            current["last_sent_day"] = day
+        report.counts[decision.action] = report.counts.get(decision.action, 0) + 1
+        row = {"ip_id": item.ip_id, "day": day, "lane": lane, "plan_day_before": state.plan_day,
+               "plan_day_after": new.plan_day, "decision": decision.action, "rule": decision.rule,
+               "figures": decision.figures, "created_at": utcnow()}
+        rows.append(row)
+        report.decisions.append({"ip": item.address, **{k: v for k, v in row.items() if k not in ("ip_id", "created_at")}})
+        if decision.alert:
+            notable.append(f"{lane}: {decision.action} ({decision.rule})")
+    if notable:
+        report.alerts.append((f"warmup:{item.address}:{day.isoformat()}", f"warmup of {item.address} stepped back or paused",
+                              f"{day.isoformat()}: " + "; ".join(notable), item.address))
+    lanes = [item.lanes[lane] for lane in LANES if lane in item.lanes]
+    item.graduated = d.graduated([x["plan_day"] for x in lanes], [x["paused"] for x in lanes],
+                                 [item.shares[lane] for lane in LANES if lane in item.lanes], item.plan.length)
+    return rows
+
+
+def _decide_warming(session: Session, settings: Settings, work: dict[int, _IpWork], run_date: date,
+                    report: TickReport) -> None:
+    t = d.Thresholds.from_settings(settings)
+    listings = _open_listing_tiers(session)
+    last = run_date - timedelta(days=1)
+    pending = [item for item in work.values() if item.first_day <= last]
+    if not pending:
+        return
+    day = min(item.first_day for item in pending)
+    decision_rows: list[dict[str, Any]] = []
+    while day <= last:
+        due = [item for item in pending if item.first_day <= day and not item.graduated]
+        if due:
+            report.days.append(day)
+            figures = _figures_for_day(session, day, settings.warmup_window_days)
+            for item in due:
+                decision_rows += _judge_day(item, day, figures, listings.get(item.address, ()), t, report)
+        day += timedelta(days=1)
+    bulk_insert(session, WarmupDecision, decision_rows)
+    lane_updates = [{"ip_id": item.ip_id, "lane": lane, **values}
+                    for item in pending for lane, values in item.lanes.items()]
+    bulk_update(session, IpLane, ("ip_id", "lane"), lane_updates)
+    ip_updates = []
+    for item in pending:
+        if item.graduated:
+            continue
+        daily = sum(values["daily_quota"] for values in item.lanes.values())
+        plan_days = [item.lanes[lane]["plan_day"] for lane in LANES if lane in item.lanes]
+        shares = [item.shares[lane] for lane in LANES if lane in item.lanes]
+        ip_updates.append({"id": item.ip_id, "warmup_plan": item.plan.name,
+                           "warmup_day": min(d.ip_warmup_day(plan_days, shares), item.plan.length),
+                           "daily_quota": daily, "hourly_quota": d.hourly_quota(daily, settings.warmup_sending_hours)})
+        report.changed = report.changed or daily != item.quota_before
+    bulk_update(session, Ip, ("id",), ip_updates)
+
+
+def _active_quotas(settings: Settings) -> tuple[int, int]:
+    daily = settings.active_daily_quota
+    hourly = settings.active_hourly_quota or math.ceil(daily / 24)
+    return daily, hourly
+
+
+def _promote(session: Session, settings: Settings, work: dict[int, _IpWork], actor: str,
+             job_run_id: int | None, report: TickReport) -> None:
+    from emailengine import inventory
+
+    daily, hourly = _active_quotas(settings)
+    for item in work.values():
+        if not item.graduated:
+            continue
+        ip = session.get(Ip, item.ip_id)
+        if ip is None:
+            continue
+        inventory.transition(session, ip, State.ACTIVE, f"finished warmup plan {item.plan.name} "
+                             f"({item.plan.length} steps) with clean days", actor, job_run_id=job_run_id,
+                             warmup_day=item.plan.length, daily_quota=daily, hourly_quota=hourly)
+        report.promoted.append(item.address)
+        report.changed = True
+
+
+def _days_in_state(ip: Ip, run_date: date) -> int:
+    return max(0, (run_date - ip.state_since.astimezone(UTC).date()).days)
+
+
+def _retiring_and_resting(session: Session, settings: Settings, run_date: date, actor: str,
+                          job_run_id: int | None, report: TickReport, plans: dict[str, Plan],
+                          shares: dict[str, dict[str, float]]) -> None:
+    """Ramp RETIRING IPs down, move them to RESTING after the ramp; re-warm rested IPs."""
+    from emailengine import inventory
+
+    active_daily, _ = _active_quotas(settings)
+    for ip in session.scalars(select(Ip).where(Ip.state == State.RETIRING.value).order_by(Ip.address)):
+        elapsed = _days_in_state(ip, run_date)
+        if elapsed >= settings.retire_ramp_days:
+            inventory.transition(session, ip, State.RESTING, f"ramp-down over after {elapsed} days", actor,
+                                 job_run_id=job_run_id, daily_quota=0, hourly_quota=0)
+            report.to_resting.append(ip.address)
+            report.changed = True
+            continue
+        quota = d.retiring_quota(active_daily, elapsed, settings.retire_ramp_days)
+        if quota != ip.daily_quota:
+            ip.daily_quota, ip.hourly_quota = quota, d.hourly_quota(quota, settings.warmup_sending_hours)
+            report.changed = True
+        report.ramped.append({"ip": ip.address, "day": elapsed, "daily_quota": quota})
+    for ip in session.scalars(select(Ip).where(Ip.state == State.RESTING.value).order_by(Ip.address)):
+        elapsed = _days_in_state(ip, run_date)
+        if elapsed < settings.rest_days:
+            continue
+        inventory.transition(session, ip, State.WARMING, f"rested {elapsed} days: re-warm from step "
+                             f"{settings.rewarm_day}", actor, job_run_id=job_run_id)
+        start_warming(session, ip, settings.rewarm_day, settings, shares=shares, plans=plans)
+        report.rewarmed.append(ip.address)
+        report.changed = True
+    session.flush()
+
+
+def tick(settings: Settings, engine: Engine, actor: str, run_date: date, dry_run: bool = False,
+         job_run_id: int | None = None) -> TickReport:
+    """Run the daily warmup for run_date (judging the days before it not judged yet, in order):
+    lane decisions for WARMING IPs, promotion to ACTIVE, RETIRING ramp-down, RESTING → WARMING.
+
+    Idempotent: decisions are unique per (IP, day, lane) and a judged day is never judged again.
+    With dry_run nothing is written, alerted or pushed.
+    """
+    from sqlalchemy.orm import Session
+
+    from emailengine import audit
+
+    report = TickReport(run_date=run_date, dry_run=dry_run)
+    with Session(engine, expire_on_commit=False) as session:
+        plans = load_plans(session)
+        shares = pool_shares(session, settings, run_date - timedelta(days=1))
+        _retiring_and_resting(session, settings, run_date, actor, job_run_id, report, plans, shares)
+        report.initialised = _initialise_missing_lanes(session, settings, plans, shares)
+        report.changed = report.changed or bool(report.initialised)
+        work = _load_warming(session, settings, plans, shares, run_date)
+        _decide_warming(session, settings, work, run_date, report)
+        _promote(session, settings, work, actor, job_run_id, report)
+        if report.days or report.changed:
+            audit.append(session, actor, "warmup.tick", run_date.isoformat(), None,
+                         {"judged_days": [x.isoformat() for x in report.days], "counts": report.counts,
+                          "promoted": report.promoted, "to_resting": report.to_resting,
+                          "rewarmed": report.rewarmed, "initialised": len(report.initialised)})
+        if dry_run:
+            session.rollback()
+        else:
+            session.commit()
+    if not dry_run:
+        _after(settings, engine, actor, job_run_id, report, f"warmup tick {run_date.isoformat()}")
+    return report
+
+
+def _after(settings: Settings, engine: Engine, actor: str, job_run_id: int | None, report: Any, reason: str) -> None:
+    from emailengine.alerts import send_alert
+    from emailengine.enforce import push_state_to_senders
+
+    for key, title, text, address in report.alerts:
+        send_alert(key, title, text, severity="warning", ip=address,
+                   action="check the IP's recent bounces/complaints (`ee warmup status --ip IP`)")
+    if report.changed:
+        result = push_state_to_senders(settings, engine, actor, reason, job_run_id)
+        report.pushed = f"pmta={result.pmta} mailwizz={result.mailwizz}"
+        for message in result.messages:
+            logger.info(message)
+
+
+# ---- rotation ------------------------------------------------------------------------------
+
+
+@dataclass
+class RotateReport:
+    dry_run: bool
+    considered: int = 0
+    retire: list[dict[str, str]] = field(default_factory=list)
+    kept: list[dict[str, str]] = field(default_factory=list)
+    alerts: list[tuple[str, str, str, str]] = field(default_factory=list)
+    changed: bool = False
+    pushed: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"dry_run": self.dry_run, "active_considered": self.considered, "retire": self.retire,
+                "kept": self.kept, "changed": self.changed, "pushed": self.pushed}
+
+
+def _rotation_inputs(session: Session, settings: Settings, now: datetime) -> list[Any]:
+    from emailengine.warmup.rotation import ActiveIp
+
+    since_day = now.date() - timedelta(days=30)
+    sums = {row[0]: row[1:] for row in session.execute(
+        select(DeliveryStat.source_ip,
+               func.sum(DeliveryStat.delivered + DeliveryStat.hard + DeliveryStat.soft + DeliveryStat.block),
+               func.sum(DeliveryStat.hard), func.sum(DeliveryStat.block), func.sum(DeliveryStat.complaints),
+               func.sum(DeliveryStat.delivered))
+        .join(Ip, Ip.address == DeliveryStat.source_ip)
+        .where(Ip.state == State.ACTIVE.value, DeliveryStat.day > since_day)
+        .group_by(DeliveryStat.source_ip))}
+    listed = dict(session.execute(
+        select(Listing.target, func.count())
+        .where(Listing.target_kind == "ip", Listing.first_seen >= now - timedelta(days=30))
+        .group_by(Listing.target)).all())
+    result = []
+    for ip in session.scalars(select(Ip).where(Ip.state == State.ACTIVE.value).order_by(Ip.address)):
+        attempts, hard, block, complaints, delivered = (int(v or 0) for v in sums.get(ip.address, (0,) * 5))
+        result.append(ActiveIp(ip.address, ip.pool, attempts, hard, block, complaints, delivered,
+                               int(listed.get(ip.address, 0)), bool(ip.retire_requested),
+                               (now - ip.state_since).days))
+    return result
+
+
+def rotate(settings: Settings, engine: Engine, actor: str, dry_run: bool = False, job_run_id: int | None = None,
+           now: datetime | None = None) -> RotateReport:
+    """Retire degraded, listed-again and operator-marked ACTIVE IPs (plus the optional periodic
+    share) to RETIRING, within EE_MIN_ACTIVE_IPS and the pool growth cap. Admin unless `system`."""
+    from sqlalchemy.orm import Session
+
+    from emailengine import inventory
+    from emailengine.identity import require_role
+    from emailengine.warmup.rotation import RotationLimits, plan_rotation
+
+    now = now or utcnow()
+    report = RotateReport(dry_run=dry_run)
+    limits = RotationLimits(settings.rotation_max_hard_bounce_rate, settings.rotation_max_complaint_rate,
+                            settings.rotation_max_block_rate, settings.rotation_max_listings,
+                            settings.rotation_min_attempts, settings.rotation_share, settings.min_active_ips,
+                            settings.rotation_growth_cap, settings.retire_ramp_days)
+    active_daily, _ = _active_quotas(settings)
+    with Session(engine, expire_on_commit=False) as session:
+        require_role(session, actor, "user" if dry_run else "admin")
+        inputs = _rotation_inputs(session, settings, now)
+        report.considered = len(inputs)
+        plan = plan_rotation(inputs, limits)
+        for item in plan.retire:
+            report.retire.append({"ip": item.address, "reason": item.reason})
+            ip = inventory.get_ip(session, item.address)
+            quota = d.retiring_quota(active_daily, 0, settings.retire_ramp_days)
+            inventory.transition(session, ip, State.RETIRING, f"rotation: {item.reason}", actor,
+                                 job_run_id=job_run_id, retire_requested=False, daily_quota=quota,
+                                 hourly_quota=d.hourly_quota(quota, settings.warmup_sending_hours))
+            report.changed = True
+        for item in plan.kept:
+            report.kept.append({"ip": item.address, "reason": item.reason})
+            report.alerts.append((f"rotate-kept:{item.address}", f"rotation kept {item.address} ACTIVE",
+                                  item.reason, item.address))
+        if dry_run:
+            session.rollback()
+        else:
+            session.commit()
+    if not dry_run:
+        _after(settings, engine, actor, job_run_id, report, "monthly rotation")
+    return report
+
+
+# ---- quarantine release --------------------------------------------------------------------
+
+
+@dataclass
+class ReleaseReport:
+    dry_run: bool
+    released: list[str] = field(default_factory=list)
+    still_listed: list[dict[str, Any]] = field(default_factory=list)
+    waiting: list[dict[str, Any]] = field(default_factory=list)
+    alerts: list[tuple[str, str, str, str]] = field(default_factory=list)
+    changed: bool = False
+    pushed: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"dry_run": self.dry_run, "released": self.released, "still_listed": self.still_listed,
+                "waiting": self.waiting, "changed": self.changed, "pushed": self.pushed}
+
+
+def release_quarantine(settings: Settings, engine: Engine, actor: str, dry_run: bool = False,
+                       job_run_id: int | None = None, now: datetime | None = None) -> ReleaseReport:
+    """Release QUARANTINE IPs past quarantine_until with no open listing to WARMING at
+    EE_QUARANTINE_REWARM_DAY; report (and alert about) those still listed."""
+    from sqlalchemy.orm import Session
+
+    from emailengine import inventory
+    from emailengine.warmup.quarantine import QuarantinedIp, plan_release
+
+    now = now or utcnow()
+    report = ReleaseReport(dry_run=dry_run)
+    with Session(engine, expire_on_commit=False) as session:
+        ips = {ip.address: ip for ip in session.scalars(select(Ip).where(Ip.state == State.QUARANTINE.value))}
+        zones: dict[str, list[str]] = {}
+        for target, zone in session.execute(
+            select(Listing.target, Listing.zone).where(Listing.cleared_at.is_(None), Listing.target_kind == "ip",
+                                                       Listing.target.in_(list(ips) or [""]))
+        ):
+            zones.setdefault(target, []).append(zone)
+        plan = plan_release([QuarantinedIp(a, ip.quarantine_until, tuple(zones.get(a, ()))) for a, ip in ips.items()],
+                            now)
+        plans = load_plans(session)
+        shares = pool_shares(session, settings, now.date() - timedelta(days=1)) if plan.release else {}
+        for address in plan.release:
+            ip = ips[address]
+            inventory.transition(session, ip, State.WARMING, f"quarantine over, no open listing: re-warm from step "
+                                 f"{settings.quarantine_rewarm_day}", actor, job_run_id=job_run_id,
+                                 quarantine_until=None)
+            start_warming(session, ip, settings.quarantine_rewarm_day, settings, shares=shares, plans=plans)
+            report.released.append(address)
+            report.changed = True
+        for address, listed in plan.still_listed:
+            report.still_listed.append({"ip": address, "zones": list(listed)})
+            report.alerts.append((f"quarantine-listed:{address}", f"{address} stays in QUARANTINE: still listed",
+                                  "open listings: " + ", ".join(listed), address))
+        report.waiting = [{"ip": address, "quarantine_until": until} for address, until in plan.waiting]
+        if dry_run:
+            session.rollback()
+        else:
+            session.commit()
+    if not dry_run:
+        _after(settings, engine, actor, job_run_id, report, "quarantine release")
+    return report
+
+
+# ---- status --------------------------------------------------------------------------------
+
+
+def status(engine: Engine, address: str | None = None, decisions_limit: int = 60) -> list[dict[str, Any]]:
+    """Return the warmup view of IPs not ACTIVE (or of one IP): state, plan, day, quotas, lanes
+    and the latest decision per lane."""
+    from sqlalchemy.orm import Session
+
+    from emailengine import inventory
+
+    with Session(engine) as session:
+        query = select(Ip).order_by(Ip.address)
+        if address:
+            query = query.where(Ip.address == inventory.get_ip(session, address).address)
+        else:
+            query = query.where(Ip.state.in_([State.WARMING.value, State.RETIRING.value, State.RESTING.value,
+                                              State.QUARANTINE.value, State.STANDBY.value]))
+        ips = list(session.scalars(query))
+        ids = [ip.id for ip in ips]
+        lanes: dict[int, list[IpLane]] = {}
+        for lane in session.scalars(select(IpLane).where(IpLane.ip_id.in_(ids or [0])).order_by(IpLane.lane)):
+            lanes.setdefault(lane.ip_id, []).append(lane)
+        latest = _latest_decisions(session, ids)
+        result = []
+        for ip in ips:
+            row = {"address": ip.address, "state": ip.state, "pool": ip.pool, "plan": ip.warmup_plan,
+                   "warmup_day": ip.warmup_day, "daily_quota": ip.daily_quota, "hourly_quota": ip.hourly_quota,
+                   "state_since": ip.state_since,
+                   "lanes": {lane.lane: {"plan_day": lane.plan_day, "daily_quota": lane.daily_quota,
+                                         "sending_days": lane.sending_days, "idle_days": lane.idle_days,
+                                         "paused": lane.paused, "last_sent_day": lane.last_sent_day}
+                             for lane in lanes.get(ip.id, [])},
+                   "last_decisions": latest.get(ip.id, [])}
+            if address:
+                row["decisions"] = [
+                    {"day": x.day, "lane": x.lane, "decision": x.decision, "plan_day_before": x.plan_day_before,
+                     "plan_day_after": x.plan_day_after, "rule": x.rule, "figures": x.figures}
+                    for x in session.scalars(select(WarmupDecision).where(WarmupDecision.ip_id == ip.id)
+                                             .order_by(WarmupDecision.day.desc(), WarmupDecision.lane)
+                                             .limit(decisions_limit))]
+            result.append(row)
+        return result
+
+
+def _latest_decisions(session: Session, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    if not ids:
+        return {}
+    last_day = (select(WarmupDecision.ip_id, func.max(WarmupDecision.day).label("day"))
+                .where(WarmupDecision.ip_id.in_(ids)).group_by(WarmupDecision.ip_id).subquery())
+    rows = session.execute(
+        select(WarmupDecision.ip_id, WarmupDecision.day, WarmupDecision.lane, WarmupDecision.decision,
+               WarmupDecision.rule)
+        .join(last_day, and_(last_day.c.ip_id == WarmupDecision.ip_id, last_day.c.day == WarmupDecision.day))
+        .order_by(WarmupDecision.lane)
+    ).all()
+    result: dict[int, list[dict[str, Any]]] = {}
+    for ip_id, day, lane, decision, rule in rows:
+        result.setdefault(ip_id, []).append({"day": day, "lane": lane, "decision": decision, "rule": rule})
+    return result
+
+
+def parse_day(text: str | None, default: date) -> date:
+    """Return the date in text (YYYY-MM-DD) or default; raise UsageError for a bad date."""
+    if not text:
+        return default
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError(f"invalid date {text!r}", "use YYYY-MM-DD (UTC)") from None

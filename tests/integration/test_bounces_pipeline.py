@@ -1,0 +1,254 @@
+"""The bounce pipeline against real databases (SQLite and PostgreSQL): imports, effects,
+re-imports, the real `ee bounce-pipe` process (trickle, SIGTERM, kill -9, database down)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from emailengine.bounces.run import import_files, last_record_at, pipe_counters
+from emailengine.config import load_settings
+from tests.fakes.bounces import TcpProxy, accounting
+
+EE = str(Path(sys.executable).parent / "ee")
+
+
+def type_counts(data: bytes) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for row in csv.reader(io.StringIO(data.decode())):
+        if row and row[0] != "type":
+            counts[row[0]] = counts.get(row[0], 0) + 1
+    return counts
+
+
+def snapshot(engine) -> dict:
+    with engine.connect() as connection:
+        q = lambda sql: connection.execute(sa.text(sql)).all()  # noqa: E731
+        return {
+            "by_type": dict(q("SELECT record_type, sum(count) FROM bounce_counts GROUP BY record_type")),
+            "stats": tuple(q("SELECT sum(delivered), sum(deferred), sum(rep_deferred), sum(hard), sum(soft), "
+                             "sum(block), sum(complaints) FROM delivery_stats")[0]),
+            "bounces": q("SELECT count(*) FROM bounces")[0][0],
+            "fingerprints": q("SELECT count(*) FROM bounce_fingerprints")[0][0],
+            "suppressions": q("SELECT count(*) FROM suppressions")[0][0],
+            "outbox": q("SELECT count(*) FROM outbox")[0][0],
+        }
+
+
+def settings_for(tmp_path: Path):
+    return load_settings(spool_dir=tmp_path / "spool")
+
+
+def test_import_counts_exactly_and_a_second_import_changes_nothing(engine, tmp_path):
+    data = accounting(3000)
+    path = tmp_path / "acct.csv"
+    path.write_bytes(data)
+    first = import_files([path], settings_for(tmp_path), engine)
+    before = snapshot(engine)
+    second = import_files([path], settings_for(tmp_path), engine)
+    assert first.new == 3000 and first.rejects == 0
+    assert second.new == 0 and second.duplicates == 3000
+    assert snapshot(engine) == before
+    assert {k: int(v) for k, v in before["by_type"].items()} == type_counts(data)
+    assert before["fingerprints"] == 3000
+    delivered = type_counts(data)["d"]
+    assert before["stats"][0] == delivered
+
+
+def test_gzip_import_equals_plain_import(engine, tmp_path):
+    import gzip
+
+    data = accounting(500, seed=3)
+    path = tmp_path / "acct.csv.gz"
+    path.write_bytes(gzip.compress(data))
+    result = import_files([path], settings_for(tmp_path), engine)
+    assert result.new == 500
+
+
+EFFECTS = (
+    "type,timeLogged,orig,rcpt,dsnStatus,dsnDiag,dsnMta,bounceCat,dlvSourceIp,vmta,header_Message-Id,"
+    "header_X-Mw-Campaign-Uid,header_X-Mw-Subscriber-Uid,feedbackType\r\n"
+    "b,2024-05-14 09:12:09+0000,o1@b.example.com,NoSuchUser@Gmail.com,5.1.1 (bad destination mailbox address),"
+    "\"smtp;550-5.1.1 The email account that you tried to reach does not exist. - gsmtp\",gmail-smtp-in.l.google.com "
+    "(1.2.3.4),bad-mailbox,198.51.100.10,vmta-10,<m1@x>,cmp1,sub1,\r\n"
+    "f,2024-05-14 11:02:55+0000,,,,,,,203.0.113.250,,<m2@x>,cmp2,sub2,abuse\r\n"
+    "b,2024-05-01 10:00:00+0000,o2@b.example.com,full@example.org,5.2.2 (mailbox full),smtp;552 5.2.2 Mailbox full,,"
+    "quota-issues,198.51.100.11,vmta-11,<m3@x>,cmp3,sub3,\r\n"
+    "b,2024-05-05 10:00:00+0000,o3@b.example.com,full@example.org,5.2.2 (mailbox full),smtp;552 5.2.2 Mailbox full,,"
+    "quota-issues,198.51.100.11,vmta-11,<m4@x>,cmp3,sub3,\r\n"
+    "t,2024-05-06 10:00:00+0000,o4@b.example.com,full@example.org,4.2.2 (mailbox full),smtp;452 4.2.2 Mailbox full,,"
+    "quota-issues,198.51.100.11,vmta-11,<m5@x>,cmp3,sub3,\r\n"
+    "b,2024-05-10 10:00:00+0000,o5@b.example.com,full@example.org,5.2.2 (mailbox full),smtp;552 5.2.2 Mailbox full,,"
+    "quota-issues,198.51.100.11,vmta-11,<m6@x>,cmp3,sub3,\r\n"
+    "b,2024-05-14 10:00:00+0000,o6@b.example.com,blocked@example.org,5.7.1 (refused),\"smtp;554 5.7.1 Service "
+    "unavailable; Client host [198.51.100.11] blocked using zen.spamhaus.org\",,spam-related,198.51.100.11,vmta-11,,,,\r\n"
+)
+
+
+def test_effects_suppressions_outbox_soft_rule_and_stats(engine, tmp_path, monkeypatch):
+    monkeypatch.setenv("EE_MAILWIZZ_API_URL", "http://127.0.0.1:9/api")
+    path = tmp_path / "acct.csv"
+    path.write_bytes(EFFECTS.encode())
+    result = import_files([path], load_settings(spool_dir=tmp_path / "spool"), engine)
+    with engine.connect() as connection:
+        suppressions = dict(connection.execute(sa.text("SELECT email, cause FROM suppressions")).all())
+        outbox = connection.execute(sa.text(
+            "SELECT event_id, destination, event_type, email, payload, status FROM outbox ORDER BY id")).all()
+        stats = connection.execute(sa.text(
+            "SELECT source_ip, sum(hard), sum(soft), sum(block), sum(complaints), sum(deferred) FROM delivery_stats "
+            "GROUP BY source_ip ORDER BY source_ip")).all()
+    assert result.new == 7
+    # hard → suppressed; 3 soft b within 15 days → suppressed (the t record never counts); block → not
+    assert suppressions == {"nosuchuser@gmail.com": "hard", "full@example.org": "soft"}
+    kinds = sorted((row.event_type, row.destination) for row in outbox)
+    assert kinds == sorted([(kind, dest) for kind in ("hard_bounce", "complaint", "soft_bounce_suppressed")
+                            for dest in ("scraper", "mailwizz")])
+    import json
+
+    complaint = next(json.loads(r.payload) if isinstance(r.payload, str) else r.payload
+                     for r in outbox if r.event_type == "complaint")
+    assert set(complaint) == {"id", "type", "email", "reason", "status", "diag", "occurred_at", "source_ip", "vmta",
+                              "campaign_uid", "subscriber_uid", "message_id"}
+    assert (complaint["campaign_uid"], complaint["subscriber_uid"], complaint["message_id"]) == ("cmp2", "sub2", "<m2@x>")
+    assert complaint["occurred_at"] == "2024-05-14T11:02:55Z" and complaint["source_ip"] == ""
+    assert all(row.status == "pending" for row in outbox)
+    by_ip = {row[0]: tuple(int(v) for v in row[1:]) for row in stats}
+    assert by_ip["198.51.100.10"] == (1, 0, 0, 0, 0)
+    assert by_ip["198.51.100.11"] == (0, 3, 1, 0, 1)
+    assert by_ip[""] == (0, 0, 0, 1, 0)
+    # importing again adds no event and no suppression
+    import_files([path], load_settings(spool_dir=tmp_path / "spool"), engine)
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM outbox")).scalar() == 6
+
+
+# ------------------------------------------------------------------ the real process
+
+
+def pipe_env(db_url: str, tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EE_") or k.startswith("EE_TEST_")}
+    env.update({"EE_DATABASE_URL": db_url, "EE_SPOOL_DIR": str(tmp_path / "spool"),
+                "EE_ENV_FILE": str(tmp_path / "empty.env"), "EE_METRICS_TEXTFILE_DIR": str(tmp_path / "metrics")})
+    return env
+
+
+def start_pipe(db_url: str, tmp_path: Path, *args: str) -> subprocess.Popen:
+    return subprocess.Popen([EE, "bounce-pipe", *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=pipe_env(db_url, tmp_path))
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.02):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return predicate()
+
+
+def committed(engine) -> int:
+    with engine.connect() as connection:
+        return int(connection.execute(sa.text("SELECT coalesce(sum(count), 0) FROM bounce_counts")).scalar())
+
+
+def test_pipe_commits_a_lone_record_within_one_second_and_exits_0_on_sigterm(engine, use_db, tmp_path):
+    data = accounting(1)
+    header, record = data.split(b"\r\n", 1)
+    pipe = start_pipe(use_db, tmp_path)
+    pipe.stdin.write(header + b"\r\n")
+    pipe.stdin.flush()
+    assert wait_for(lambda: list((tmp_path / "spool").glob("*.acct")), 20)  # the process is up
+    time.sleep(0.3)
+    pipe.stdin.write(record)
+    pipe.stdin.flush()
+    started = time.monotonic()
+    assert wait_for(lambda: committed(engine) == 1, 5)
+    elapsed = time.monotonic() - started
+    pipe.send_signal(signal.SIGTERM)
+    assert pipe.wait(20) == 0
+    assert elapsed < 1.0, elapsed
+    assert committed(engine) == 1
+    assert not list((tmp_path / "spool").glob("*.acct"))  # fully committed segment is removed
+    with engine.connect() as connection:
+        from sqlalchemy.orm import Session
+
+        with Session(bind=connection) as session:
+            assert last_record_at(session) is not None
+            assert pipe_counters(session)["records"] == 1
+    assert list((tmp_path / "metrics").glob("ee_bounce_pipe.prom"))
+
+
+def test_kill_9_mid_stream_then_restart_and_import_the_whole_file_gives_exact_counts(engine, use_db, tmp_path):
+    data = accounting(6000, seed=11)
+    path = tmp_path / "acct.csv"
+    path.write_bytes(data)
+    cut = data.index(b"\r\n", len(data) // 2) + 2
+    pipe = start_pipe(use_db, tmp_path)
+    pipe.stdin.write(data[:cut])
+    pipe.stdin.flush()
+    assert wait_for(lambda: committed(engine) > 0, 30)
+    pipe.kill()
+    pipe.wait(10)
+    assert list((tmp_path / "spool").glob("*.acct"))  # the spool survived
+    # a new pipe replays the dead one's uncommitted spool, then reads its own stdin
+    header = data.split(b"\r\n", 1)[0] + b"\r\n"
+    second = start_pipe(use_db, tmp_path)
+    out, err = second.communicate(header + data[cut:], timeout=120)
+    assert second.returncode == 0, err.decode()[-2000:]
+    assert snapshot(engine)["fingerprints"] == 6000
+    before = snapshot(engine)
+    import_files([path], settings_for(tmp_path), engine)  # the operator's backfill
+    after = snapshot(engine)
+    assert after == before
+    assert {k: int(v) for k, v in after["by_type"].items()} == type_counts(data)
+    assert not list((tmp_path / "spool").glob("*.acct"))
+
+
+@pytest.mark.postgres
+def test_database_down_mid_stream_loses_nothing_and_never_blocks_the_pipe(pg_url, tmp_path):
+    from sqlalchemy.engine import make_url
+
+    from emailengine.db.engine import create_engine_for
+    from emailengine.db.migrate import upgrade
+
+    url = make_url(pg_url)
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432).start()
+    proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    engine = create_engine_for(pg_url)
+    upgrade(engine, "head")
+    data = accounting(4000, seed=5)
+    first_cut = data.index(b"\r\n", len(data) // 3) + 2
+    second_cut = data.index(b"\r\n", 2 * len(data) // 3) + 2
+    pipe = start_pipe(proxied, tmp_path)
+    try:
+        pipe.stdin.write(data[:first_cut])
+        pipe.stdin.flush()
+        assert wait_for(lambda: committed(engine) > 0, 30)
+        proxy.stop()
+        started = time.monotonic()
+        pipe.stdin.write(data[first_cut:second_cut])  # 120 KB+: more than a pipe buffer
+        pipe.stdin.flush()
+        assert time.monotonic() - started < 2.0  # the pipe kept reading
+        assert wait_for(lambda: sum(p.stat().st_size for p in (tmp_path / "spool").glob("*.acct")) >= second_cut, 10)
+        time.sleep(1.0)
+        proxy.start()
+        pipe.stdin.write(data[second_cut:])
+        pipe.stdin.close()
+        assert pipe.wait(90) == 0
+    finally:
+        if pipe.poll() is None:
+            pipe.kill()
+        proxy.stop()
+    assert snapshot(engine)["fingerprints"] == 4000
+    assert {k: int(v) for k, v in snapshot(engine)["by_type"].items()} == type_counts(data)
+    engine.dispose()
