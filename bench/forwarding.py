@@ -26,7 +26,6 @@ def run(url: str, count: int, label: str) -> None:
 
     engine = create_engine_for(url)
     upgrade(engine, "head")
-    os.environ["EE_ACTOR"] = "root"
     make_key(engine)
     insert_events(engine, count)
     with ScraperStandIn() as receiver:

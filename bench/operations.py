@@ -73,7 +73,7 @@ def bench_metrics(workdir: Path) -> None:
                                              vmta=f"v{n}", delivered=1000, hard=10, soft=5, block=3, complaints=1))
             if n % 25 == 0:
                 session.add(Listing(target=address, target_kind="ip", zone="zen.spamhaus.org", tier="critical"))
-        for n in range(5000):
+        for _n in range(5000):
             session.add(JobRun(job="health", host="h", pid=1, finished_at=now, outcome="success"))
         session.commit()
     started = time.perf_counter()
@@ -91,8 +91,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as directory:
         workdir = Path(directory)
         _environment(workdir)
+        bench_validation(args.addresses, workdir)  # first, so peak RSS is the validation's own
         bench_metrics(workdir)
-        bench_validation(args.addresses, workdir)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,9 @@ recorded (metric ee_alert_send_failures_24h); it is retried at the key's next oc
 
 from __future__ import annotations
 
+import contextlib
 import socket
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING
 from emailengine.logs import logger
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
     from sqlalchemy.orm import Session
 
     from emailengine.config import Settings
@@ -95,18 +98,48 @@ def _deliver(alert: Alert, dedupe: bool) -> bool:
     engine = _engine_or_none()
     if engine is None:
         return _deliver_without_db(alert, config, settings, now, dedupe)
+    try:
+        with _alert_session(engine) as session:
+            decision = _decision(session, alert.key, settings, now, dedupe)
+            if decision != SEND:
+                _record(session, alert, now, decision)
+                logger.info("alert %s not sent: %s", alert.key, decision)
+                return False
+    except Exception as error:  # noqa: BLE001 - e.g. SQLite locked by the job's own transaction
+        logger.warning("alert state unavailable (%s); deduplicating in this process only", type(error).__name__)
+        return _deliver_without_db(alert, config, settings, now, dedupe)
+    sent = _send(alert, config)
+    try:
+        with _alert_session(engine) as session:
+            _record(session, alert, now, "sent" if sent else "failed")
+    except Exception as error:  # noqa: BLE001
+        logger.warning("cannot record alert %s: %s", alert.key, type(error).__name__)
+    if sent:
+        _local_sent[alert.key] = now
+    return sent
+
+
+@contextlib.contextmanager
+def _alert_session(engine: Engine) -> Iterator[Session]:
+    """One short transaction. On SQLite, wait at most 2 s for a lock (a job calling send_alert
+    may hold the write lock itself) instead of the usual 30 s; then give up and go on."""
+    from sqlalchemy import text
     from sqlalchemy.orm import Session
 
-    with Session(engine) as session, session.begin():
-        decision = _decision(session, alert.key, settings, now, dedupe)
-        if decision != SEND:
-            _record(session, alert, now, decision)
-            logger.info("alert %s not sent: %s", alert.key, decision)
-            return False
-    sent = _send(alert, config)
-    with Session(engine) as session, session.begin():
-        _record(session, alert, now, "sent" if sent else "failed")
-    return sent
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA busy_timeout=2000")
+            connection.commit()  # end the autobegun transaction so the session owns its own
+        try:
+            with Session(bind=connection) as session:
+                yield session
+                session.commit()
+        finally:
+            if sqlite:
+                connection.rollback()
+                connection.execute(text("PRAGMA busy_timeout=30000"))
+                connection.commit()
 
 
 def _engine_or_none():  # noqa: ANN202 - Engine | None

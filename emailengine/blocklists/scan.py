@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import socket
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -94,28 +95,48 @@ class _Pacer:
         return float(peak)
 
 
-class _Socket(asyncio.DatagramProtocol):
-    """One connected UDP socket; responses are matched to waiting queries by message id."""
+class _Socket:
+    """One connected, non-blocking UDP socket; replies are matched to waiting queries by id.
 
-    def __init__(self) -> None:
+    Every readable wake-up drains all waiting datagrams (asyncio's datagram transport reads
+    one per event-loop pass, which costs a select() call per answer).
+    """
+
+    def __init__(self, host: str, port: int, loop: asyncio.AbstractEventLoop) -> None:
         self.pending: dict[int, asyncio.Future[bytes]] = {}
-        self.transport: asyncio.DatagramTransport | None = None
+        self.loop = loop
+        self.sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.setblocking(False)
+        self.sock.connect((host, port))  # the kernel drops datagrams from any other address
+        loop.add_reader(self.sock.fileno(), self._drain)
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+    def send(self, data: bytes) -> None:
+        self.sock.send(data)
 
-    def datagram_received(self, data: bytes, addr: object) -> None:
-        if len(data) < 12:
-            return
-        waiter = self.pending.pop(int.from_bytes(data[:2], "big"), None)
-        if waiter is not None and not waiter.done():
-            waiter.set_result(data)
+    def _drain(self) -> None:
+        while True:
+            try:
+                data = self.sock.recv(65535)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as error:  # e.g. ICMP port unreachable: fail what waits here
+                self._fail(error)
+                return
+            if len(data) < 12:
+                continue
+            waiter = self.pending.pop(int.from_bytes(data[:2], "big"), None)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(data)
 
-    def error_received(self, exc: Exception) -> None:
+    def _fail(self, error: Exception) -> None:
         for waiter in self.pending.values():
             if not waiter.done():
-                waiter.set_exception(exc)
+                waiter.set_exception(error)
         self.pending.clear()
+
+    def close(self) -> None:
+        self.loop.remove_reader(self.sock.fileno())
+        self.sock.close()
 
 
 class DnsClient:
@@ -128,21 +149,25 @@ class DnsClient:
         self.sockets: list[list[_Socket]] = []
         self.queries = 0
         self.retried = 0
+        self._random, self._random_offset = b"", 0
+
+    def _random_id(self) -> int:
+        """Return an unpredictable 16-bit message id (from a refilled os.urandom buffer:
+        one system call per 2,048 ids instead of one per id)."""
+        if self._random_offset >= len(self._random):
+            self._random, self._random_offset = secrets.token_bytes(4096), 0
+        self._random_offset += 2
+        return int.from_bytes(self._random[self._random_offset - 2:self._random_offset], "big")
 
     async def open(self) -> None:
         loop = asyncio.get_running_loop()
         for host, port in self.servers:
-            group = []
-            for _ in range(SOCKETS_PER_NAMESERVER):
-                _, protocol = await loop.create_datagram_endpoint(_Socket, remote_addr=(host, port))
-                group.append(protocol)
-            self.sockets.append(group)
+            self.sockets.append([_Socket(host, port, loop) for _ in range(SOCKETS_PER_NAMESERVER)])
 
     def close(self) -> None:
         for group in self.sockets:
-            for protocol in group:
-                if protocol.transport is not None:
-                    protocol.transport.close()
+            for sock in group:
+                sock.close()
 
     async def _exchange(self, server: int, qname: str, rdtype: int) -> Answer:
         """Send one query over UDP (TCP when truncated); raise TimeoutError or OSError.
@@ -151,19 +176,16 @@ class DnsClient:
         reply with records is parsed by dnspython.
         """
         loop = asyncio.get_running_loop()
-        sock = self.sockets[server][secrets.randbelow(SOCKETS_PER_NAMESERVER)]
-        while True:
-            query_id = secrets.randbelow(65536)
-            if query_id not in sock.pending:
-                break
+        query_id = self._random_id()
+        sock = self.sockets[server][query_id % SOCKETS_PER_NAMESERVER]
+        while query_id in sock.pending:
+            query_id = self._random_id()
         question = _question_wire(qname, rdtype)
         waiter: asyncio.Future[bytes] = loop.create_future()
         sock.pending[query_id] = waiter
         expiry = loop.call_later(self.timeout, _expire, waiter)
         try:
-            if sock.transport is None:
-                raise OSError("socket closed")
-            sock.transport.sendto(query_id.to_bytes(2, "big") + _QUERY_HEADER + question + _OPT_RR)
+            sock.send(query_id.to_bytes(2, "big") + _QUERY_HEADER + question + _OPT_RR)
             wire = await waiter
         finally:
             expiry.cancel()

@@ -23,7 +23,16 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from emailengine.bounces.classify import CachedClassifier, Verdict
-from emailengine.bounces.reader import Header, Record, Reject, fingerprint, is_header, parse_time, row_bytes
+from emailengine.bounces.reader import (
+    Header,
+    Record,
+    Reject,
+    fingerprint_key,
+    is_header,
+    md5_fingerprint,
+    parse_time,
+    row_bytes,
+)
 from emailengine.providers import lane_for
 
 if TYPE_CHECKING:
@@ -39,7 +48,7 @@ BOUNCE_TYPES = frozenset({"b", "rb"})
 class Detail:
     """A record that needs rows of its own (bounce, complaint)."""
 
-    fp: bytes
+    fp: int | str  # the fingerprint; the key text until the Python path hashes it
     record: Record
     epoch: int
     verdict: Verdict
@@ -51,7 +60,7 @@ class Detail:
 class Batch:
     """What one transaction writes. Keys of `entries` are fingerprints (unique in the batch)."""
 
-    fps: dict[bytes, int] = field(default_factory=dict)  # fp -> UTC day ordinal
+    fps: dict = field(default_factory=dict)  # key text (then fingerprint) -> record time (Unix seconds)
     entries: list[tuple[bytes, tuple, tuple]] = field(default_factory=list)
     stats: dict[tuple, int] = field(default_factory=dict)  # (day, ip, lane, vmta, column) -> n
     counts: dict[tuple, int] = field(default_factory=dict)  # (hour epoch, type, class, reason, ip, lane) -> n
@@ -147,13 +156,19 @@ class BatchBuilder:
             epoch = self._time(record[1])
         if epoch is None:
             return True
-        fp = fingerprint(record, epoch)
+        fp = fingerprint_key(record, epoch)
         fps = batch.fps
         if fp in fps:
             batch.duplicates_in_batch += 1
             return False
+        fps[fp] = epoch
+        self.account(batch, record, epoch, fp)
+        return False
+
+    def account(self, batch: Batch, record: Record, epoch: int, fp: int | str) -> None:
+        """Count one record that is known to be new into the batch's counters and details."""
+        record_type = record[0]
         day = epoch // 86400
-        fps[fp] = day
         batch.records += 1
         if batch.last_epoch is None or epoch > batch.last_epoch:
             batch.last_epoch = epoch
@@ -179,14 +194,26 @@ class BatchBuilder:
         batch.entries.append((fp, stat_key, count_key))
         if record_type in _DETAIL_TYPES:
             batch.details.append(Detail(fp, record, epoch, verdict, lane, ip))
-        return False
+
+    def account_deliveries(self, batch: Batch, hour: int, ip: str, domain: str, mta: str, vmta: str,
+                           count: int) -> None:
+        """Count `count` new d records of one (hour, ip, domain, MX, vmta) group (the SQL fast path)."""
+        key = (domain, mta)
+        lane = self._lanes.get(key)
+        if lane is None:
+            lane = self._lanes[key] = lane_for(domain, mta)
+        stat_key = (hour // 86400, ip, lane, vmta, _D)
+        count_key = (hour, "d", "delivered", "delivered", ip, lane)
+        batch.stats[stat_key] = batch.stats.get(stat_key, 0) + count
+        batch.counts[count_key] = batch.counts.get(count_key, 0) + count
+        batch.records += count
 
 
 _DETAIL_TYPES = frozenset({"b", "rb", "f"})
 _TYPES = frozenset({"d", "b", "t", "tq", "r", "f", "rb", "rs"})
 
 
-def recount(batch: Batch, new: set[bytes]) -> tuple[Counter, Counter]:
+def recount(batch: Batch, new: set) -> tuple[dict, dict]:
     """Return (stats, counts) for only the records whose fingerprint is new."""
     stats: Counter = Counter()
     counts: Counter = Counter()
@@ -202,11 +229,16 @@ def recount(batch: Batch, new: set[bytes]) -> tuple[Counter, Counter]:
     return stats, counts
 
 
+def event_id(detail: Detail) -> str:
+    """Return the stable event id of a record: its time and fingerprint (`<unix>-<16 hex>`)."""
+    return f"{detail.epoch}-{int(detail.fp) & 0xFFFFFFFFFFFFFFFF:016x}"
+
+
 def event_payload(detail: Detail, event_type: str) -> dict[str, Any]:
     """Return the forwarding event JSON for a record (issue 8's contract)."""
     record = detail.record
     return {
-        "id": detail.fp.hex(),
+        "id": event_id(detail),
         "type": event_type,
         "email": record.rcpt.strip().lower(),
         "reason": detail.verdict.reason,
@@ -258,41 +290,152 @@ class Store:
                 cursor.close()
         return result
 
+    def write_raw(self, names: list[str], data: bytes, builder: BatchBuilder, now: datetime, host: str = "",
+                  segment: str | None = None, offset: int | None = None, status: bool = False,
+                  ) -> tuple[WriteResult, Batch] | None:
+        """PostgreSQL fast path: COPY raw CSV records into a temp table; fingerprint, deduplicate and
+        group deliveries in SQL; only non-delivery records come back to Python.
+
+        Return None (nothing written) when PostgreSQL refuses the data (wrong column count, bad
+        encoding, odd times...): the caller then runs the Python path, which names each reject.
+        """
+        if not self.postgres:
+            return None
+        with self.engine.begin() as connection:
+            cursor = connection.connection.driver_connection.cursor()
+            try:
+                loaded = self._load_raw(cursor, names, data)
+                if loaded is None:
+                    return None
+                batch, total = loaded
+                self._account_raw(cursor, batch, builder)
+                batch.duplicates_in_batch = total - batch.records
+                result = self._write_new(cursor, batch, now, batch.duplicates_in_batch)
+                if segment is not None and offset is not None:
+                    self._position(cursor, segment, host, offset, now)
+                if status:
+                    self._status(cursor, host, batch, result.duplicates, now)
+            finally:
+                cursor.close()
+        return result, batch
+
+    def _load_raw(self, cursor: Any, names: list[str], data: bytes) -> tuple[Batch, int] | None:
+        """COPY the data, keep valid rows once (ee_new), insert their fingerprints; return (batch, valid rows).
+
+        ee_fresh receives the fingerprints that were new; when every row was new, `batch.fps` stays
+        empty and later steps skip the join.
+        """
+        width = len(names)
+        cursor.execute("SET LOCAL timezone TO 'UTC'")
+        cursor.execute("SET LOCAL datestyle TO 'ISO, MDY'")
+        cursor.execute("SET LOCAL work_mem TO '64MB'")
+        columns = ", ".join(f"c{i} text" for i in range(width))
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS ee_raw_{width} ({columns}) ON COMMIT DELETE ROWS")
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS ee_new ({_NEW_COLUMNS}) ON COMMIT DELETE ROWS")
+        cursor.execute("CREATE TEMP TABLE IF NOT EXISTS ee_fresh (ts bigint, fp bigint) ON COMMIT DELETE ROWS")
+        cursor.execute("SAVEPOINT ee_raw")
+        try:
+            with cursor.copy(f"COPY ee_raw_{width} FROM STDIN (FORMAT csv)") as copy:
+                for start in range(0, len(data), 1 << 20):
+                    copy.write(data[start:start + (1 << 20)])
+            total = cursor.rowcount
+            cursor.execute(raw_sql(names))
+            valid = cursor.rowcount
+            rejected: list[tuple] = []
+            if valid < total:
+                time_column = _column(names, "time")
+                cursor.execute(f"SELECT s.t, s.tl FROM (SELECT {_column(names, 'type')} AS t, {time_column} AS tl, "
+                               f"{time_sql(time_column)} AS ts FROM ee_raw_{width} OFFSET 0) s "
+                               f"WHERE s.ts IS NULL OR s.t NOT IN ({_TYPE_LIST})")
+                rejected = cursor.fetchall()
+        except Exception as error:  # noqa: BLE001 - any refusal sends the batch to the Python path
+            if not _is_data_error(error):
+                raise
+            cursor.execute("ROLLBACK TO SAVEPOINT ee_raw")
+            return None
+        cursor.execute("RELEASE SAVEPOINT ee_raw")
+        cursor.execute("INSERT INTO bounce_fingerprints (ts, fp) SELECT DISTINCT ts, fp FROM ee_new ORDER BY ts, fp "
+                       "ON CONFLICT DO NOTHING")
+        batch = Batch()
+        if cursor.rowcount < valid:  # duplicates (stored before, or twice in this batch)
+            cursor.execute("INSERT INTO ee_fresh SELECT b.ts, b.fp FROM bounce_fingerprints b "
+                           "WHERE (b.ts, b.fp) IN (SELECT ts, fp FROM ee_new) "
+                           "AND b.xmin::text::bigint = pg_current_xact_id()::text::bigint % 4294967296")
+            batch.fps = {"-": 0}  # marks "some were old": later steps keep only ee_fresh, once each
+        batch.rejects = [Reject("unreadable timeLogged or unknown record type",
+                                f"{kind},{time}".encode()[:512]) for kind, time in rejected]
+        return batch, valid
+
+    def _account_raw(self, cursor: Any, batch: Batch, builder: BatchBuilder) -> None:
+        from emailengine.bounces.reader import Record
+
+        source = "ee_new"
+        if batch.fps:
+            source = ("(SELECT DISTINCT ON (ts, fp) * FROM ee_new WHERE (ts, fp) IN (SELECT ts, fp FROM ee_fresh) "
+                      "ORDER BY ts, fp) n")
+        batch.fps = {}
+        cursor.execute(f"SELECT ts - ts % 3600, ip, dom, mta, vmta, count(*) FROM {source} WHERE t = 'd' "
+                       "GROUP BY 1, 2, 3, 4, 5")
+        for hour, ip, domain, mta, vmta, count in cursor.fetchall():
+            builder.account_deliveries(batch, hour, ip, domain, mta, vmta, count)
+        cursor.execute(f"SELECT fp, ts, {', '.join(_RECORD_COLUMNS)} FROM {source} WHERE t <> 'd'")
+        for row in cursor.fetchall():
+            builder.account(batch, Record._make(row[2:]), row[1], row[0])
+        cursor.execute(f"SELECT max(ts) FROM {source}")
+        last = cursor.fetchone()[0]
+        if last is not None:
+            batch.last_epoch = max(batch.last_epoch or last, last)
+
     # ---- steps ----
 
     def _write(self, cursor: Any, batch: Batch, now: datetime) -> WriteResult:
+        hashes = self._hash(cursor, list(batch.fps))
+        batch.fps = {hashes[key]: ts for key, ts in batch.fps.items()}
+        batch.entries = [(hashes[key], stat_key, count_key) for key, stat_key, count_key in batch.entries]
+        for detail in batch.details:
+            detail.fp = hashes[detail.fp]  # type: ignore[index]
         new = self._fingerprints(cursor, batch)
-        if len(new) == len(batch.fps):
-            stats, counts = batch.stats, batch.counts
-        else:
-            stats, counts = recount(batch, new)
-        self._stats(cursor, stats)
-        self._counts(cursor, counts)
-        details = [d for d in batch.details if d.fp in new]
-        suppressed = events = 0
-        if details:
-            self._bounces(cursor, details, now)
-            suppressed, events = self._suppress(cursor, details, now)
-        return WriteResult(len(new), len(batch.fps) - len(new) + batch.duplicates_in_batch, suppressed, events)
+        if len(new) != len(batch.fps):
+            batch.stats, batch.counts = recount(batch, new)
+            batch.details = [d for d in batch.details if d.fp in new]
+        return self._write_new(cursor, batch, now, len(batch.fps) - len(new) + batch.duplicates_in_batch)
 
-    def _fingerprints(self, cursor: Any, batch: Batch) -> set[bytes]:
+    def _hash(self, cursor: Any, keys: list[str]) -> dict[str, int]:
+        """Return the fingerprint of each key text (PostgreSQL computes its own hash)."""
+        if not self.postgres:
+            return {key: md5_fingerprint(key) for key in keys}
+        if not keys:
+            return {}
+        cursor.execute("SELECT k, hashtextextended(k, 0) FROM unnest(%s::text[]) AS k", (keys,))
+        return dict(cursor.fetchall())
+
+    def _write_new(self, cursor: Any, batch: Batch, now: datetime, duplicates: int) -> WriteResult:
+        """Write the counters and rows of a batch whose records are all new."""
+        self._stats(cursor, batch.stats)
+        self._counts(cursor, batch.counts)
+        suppressed = events = 0
+        if batch.details:
+            self._bounces(cursor, batch.details, now)
+            suppressed, events = self._suppress(cursor, batch.details, now)
+        new = sum(batch.counts.values())
+        return WriteResult(new, duplicates, suppressed, events)
+
+    def _fingerprints(self, cursor: Any, batch: Batch) -> set[int]:
         if not batch.fps:
             return set()
         if self.postgres:
-            cursor.execute("CREATE TEMP TABLE IF NOT EXISTS ee_fp_in (day date, fp bytea) ON COMMIT DELETE ROWS")
-            data = "".join(f"{_day_text(day)}\t\\\\x{fp.hex()}\n" for fp, day in batch.fps.items())
-            with cursor.copy("COPY ee_fp_in (day, fp) FROM STDIN") as copy:
-                copy.write(data)
-            cursor.execute("INSERT INTO bounce_fingerprints (day, fp) SELECT day, fp FROM ee_fp_in "
+            cursor.execute("CREATE TEMP TABLE IF NOT EXISTS ee_fp_in (ts bigint, fp bigint) ON COMMIT DELETE ROWS")
+            with cursor.copy("COPY ee_fp_in (ts, fp) FROM STDIN") as copy:
+                copy.write("".join(f"{ts}\t{fp}\n" for fp, ts in batch.fps.items()))
+            cursor.execute("INSERT INTO bounce_fingerprints (ts, fp) SELECT ts, fp FROM ee_fp_in ORDER BY ts, fp "
                            "ON CONFLICT DO NOTHING RETURNING fp")
-            return {bytes(row[0]) for row in cursor.fetchall()}
-        cursor.execute("CREATE TEMP TABLE IF NOT EXISTS ee_fp_in (day TEXT, fp BLOB)")
+            return {row[0] for row in cursor.fetchall()}
+        cursor.execute("CREATE TEMP TABLE IF NOT EXISTS ee_fp_in (ts INTEGER, fp INTEGER)")
         cursor.execute("DELETE FROM ee_fp_in")
-        cursor.executemany("INSERT INTO ee_fp_in (day, fp) VALUES (?, ?)",
-                           [(_day_text(day), fp) for fp, day in batch.fps.items()])
-        cursor.execute("INSERT INTO bounce_fingerprints (day, fp) SELECT day, fp FROM ee_fp_in WHERE true "
+        cursor.executemany("INSERT INTO ee_fp_in (ts, fp) VALUES (?, ?)", [(ts, fp) for fp, ts in batch.fps.items()])
+        cursor.execute("INSERT INTO bounce_fingerprints (ts, fp) SELECT ts, fp FROM ee_fp_in WHERE true "
                        "ON CONFLICT DO NOTHING RETURNING fp")
-        new = {bytes(row[0]) for row in cursor.fetchall()}
+        new = {row[0] for row in cursor.fetchall()}
         cursor.execute("DELETE FROM ee_fp_in")
         return new
 
@@ -382,6 +525,7 @@ class Store:
         emails = list(soft)
         oldest = min(d.epoch for d in soft.values()) - int(self.soft_window.total_seconds())
         seen: dict[str, list[int]] = {}
+        emails.sort()
         for start in range(0, len(emails), 500):
             chunk = emails[start:start + 500]
             cursor.execute(f"SELECT rcpt, occurred_at FROM bounces WHERE bounce_class = 'soft' AND record_type IN "
@@ -489,3 +633,68 @@ def _epoch(value: Any) -> int:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return int(value.timestamp())
+
+
+# ---- the PostgreSQL fast path's SQL, built from the header's column positions ----
+
+_RECORD_COLUMNS = ("t", "time", "orig", "rcpt", "status", "diag", "mta", "cat", "ip", "vmta", "queue", "job",
+                   "mid", "fbt", "camp", "sub")  # reader.Record's order
+_TYPE_LIST = ", ".join(f"'{t}'" for t in sorted(_TYPES))
+_NEW_COLUMNS = ("fp bigint, ts bigint, t text, time text, orig text, rcpt text, status text, diag text, mta text, "
+                "cat text, ip text, vmta text, queue text, job text, mid text, fbt text, camp text, sub text, dom text")
+
+
+def _column(names: list[str], field_name: str) -> str:
+    from emailengine.bounces.reader import Header
+
+    index = Header(names).positions[field_name]
+    return f"coalesce(c{index}, '')" if index >= 0 else "''"
+
+
+def time_sql(column: str) -> str:
+    """SQL for Unix seconds of a timeLogged text, NULL when not one of reader.parse_time's forms.
+
+    The two forms PowerMTA writes are recognised with LIKE (cheap); anything else goes through the
+    same regexes as the Python reader. A text PostgreSQL then cannot cast raises, and the batch
+    falls back to the Python path, so both paths always agree.
+    """
+    from emailengine.bounces.reader import ISO_TIME_RE, MDY_TIME_RE
+
+    return (f"CASE WHEN {column} LIKE '____-__-__ __:__:__+____' OR {column} LIKE '____-__-__ __:__:__-____' "
+            f"THEN floor(extract(epoch FROM {column}::timestamptz))::bigint "
+            f"WHEN {column} <> '' AND length({column}) <= 12 AND translate({column}, '0123456789', '') = '' "
+            f"THEN {column}::bigint "
+            f"WHEN {column} ~ '{ISO_TIME_RE}' OR {column} ~ '{MDY_TIME_RE}' "
+            f"THEN floor(extract(epoch FROM {column}::timestamptz))::bigint END")
+
+
+def raw_sql(names: list[str]) -> str:
+    """SQL that computes each valid raw row's fingerprint once into ee_new (narrow rows for deliveries).
+
+    The key text is reader.fingerprint_key's, so the fast path and the Python path (which lets
+    PostgreSQL hash its keys) give the same fingerprint.
+    """
+    from emailengine.bounces.reader import FIELDS
+
+    width = len(names)
+    values = {field_name: _column(names, field_name) for field_name in FIELDS}
+    sep = "chr(31)"
+    key = (f"s.t || {sep} || s.ts::text || {sep} || s.orig || {sep} || s.rcpt || {sep} || s.status || {sep} || s.diag"
+           f" || CASE s.t WHEN 'tq' THEN {sep} || s.queue || {sep} || s.vmta || {sep} || s.ip"
+           f" WHEN 'f' THEN {sep} || s.fbt || {sep} || s.mid || {sep} || s.camp || {sep} || s.sub ELSE '' END")
+    picked = ", ".join(f"{values[f]} AS {c}" for f, c in zip(FIELDS, _RECORD_COLUMNS, strict=True))
+    heavy = ("time", "orig", "status", "diag", "cat", "queue", "job", "mid", "fbt", "camp", "sub")
+    kept = ", ".join(f"CASE WHEN s.t = 'd' THEN '' ELSE s.{c} END" if c in heavy else f"s.{c}"
+                     for c in _RECORD_COLUMNS)
+    domain = "CASE WHEN s.rcpt <> '' THEN substring(s.rcpt FROM '[^@]*$') ELSE split_part(s.queue, '/', 1) END"
+    return (
+        f"INSERT INTO ee_new SELECT hashtextextended({key}, 0), s.ts, {kept}, {domain} "
+        f"FROM (SELECT {picked}, ({time_sql(values['time'])}) AS ts FROM ee_raw_{width} OFFSET 0) s "
+        f"WHERE s.ts IS NOT NULL AND s.t IN ({_TYPE_LIST})"
+    )
+
+
+def _is_data_error(error: BaseException) -> bool:
+    """Return whether PostgreSQL refused the data itself (bad CSV, encoding, value), not the connection."""
+    sqlstate = getattr(error, "sqlstate", None) or getattr(getattr(error, "orig", None), "sqlstate", None)
+    return bool(sqlstate) and sqlstate[:2] in ("22", "54")

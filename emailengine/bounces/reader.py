@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import itemgetter
@@ -210,6 +211,12 @@ def row_bytes(row: list[str]) -> bytes:
     return buffer.getvalue().encode("utf-8", "replace")[:512]
 
 
+ISO_TIME_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?$"
+MDY_TIME_RE = r"^[0-9]{2}/[0-9]{2}/[0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2}(Z|[+-][0-9]{2}(:?[0-9]{2})?)?$"
+_ISO_TIME = re.compile(ISO_TIME_RE)
+_MDY_TIME = re.compile(MDY_TIME_RE)
+
+
 def parse_time(text: str) -> int | None:
     """Return Unix seconds for a PowerMTA time, None when unreadable.
 
@@ -219,11 +226,10 @@ def parse_time(text: str) -> int | None:
     text = text.strip()
     if not text:
         return None
-    if text.isdigit():
-        value = int(text)
-        return value if value < 2**40 else None
-    if len(text) > 40:
-        return None
+    if text.isascii() and text.isdigit():
+        return int(text) if len(text) <= 12 else None
+    if not (_ISO_TIME.match(text) or _MDY_TIME.match(text)):
+        return None  # the same forms the PostgreSQL fast path accepts (ingest.TIME_SQL)
     if text[2:3] == "/" and text[5:6] == "/":
         text = f"{text[6:10]}-{text[0:2]}-{text[3:5]}{text[10:]}"
     try:
@@ -243,17 +249,29 @@ def status_code(status: str) -> str:
     return status.split(" ", 1)[0].strip()
 
 
-def fingerprint(record: Record, epoch: int) -> bytes:
-    """Return the record's 16-byte identity digest.
+def fingerprint_key(record: Record, epoch: int) -> str:
+    """Return the text whose MD5 is the fingerprint (ingest.KEY_SQL builds the same text in SQL)."""
+    key = "\x1f".join((record.type, str(epoch), record.orig, record.rcpt, record.status, record.diag))
+    if record.type == "tq":
+        return "\x1f".join((key, record.queue, record.vmta, record.ip))
+    if record.type == "f":
+        return "\x1f".join((key, record.feedback_type, record.message_id, record.campaign_uid,
+                            record.subscriber_uid))
+    return key
+
+
+def md5_fingerprint(key: str) -> int:
+    """Return the SQLite fingerprint of a key: the first 8 bytes of its MD5 as a signed integer."""
+    digest = hashlib.md5(key.encode("utf-8", "surrogatepass"), usedforsecurity=False).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def fingerprint(record: Record, epoch: int) -> int:
+    """Return the record's SQLite fingerprint (md5_fingerprint of fingerprint_key).
 
     Built from fields every sensible `record-fields` list carries for the type, so the pipe and
     the parallel accounting file agree: type, time (as Unix seconds, so either time format),
     orig, rcpt, dsnStatus, dsnDiag; tq adds queue, vmta and source IP (it has no recipient);
     f adds what identifies a redacted complaint (feedback type, Message-Id, uids).
     """
-    parts = [record.type, str(epoch), record.orig, record.rcpt, record.status, record.diag]
-    if record.type == "tq":
-        parts += [record.queue, record.vmta, record.ip]
-    elif record.type == "f":
-        parts += [record.feedback_type, record.message_id, record.campaign_uid, record.subscriber_uid]
-    return hashlib.blake2b("\x1f".join(parts).encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    return md5_fingerprint(fingerprint_key(record, epoch))

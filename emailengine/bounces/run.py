@@ -61,23 +61,107 @@ def host_name() -> str:
 # ---------------------------------------------------------------- reading helpers
 
 
-def iter_batches(chunks: Iterator[tuple[bytes, bool]], builder: BatchBuilder, batch_size: int,
-                 ) -> Iterator[tuple[Batch, int]]:
-    """Given (bytes, is_last) chunks, yield (batch, bytes consumed so far) every ~batch_size records."""
-    carry = b""
-    consumed_total = 0
+_HEADER_AT = re.compile(rb"(?im)^(?:\xef\xbb\xbf)?type,[^\n]*\n")
+
+
+@dataclass
+class RawBatch:
+    """Complete records (no header lines) under one header, and the stream offset after them."""
+
+    names: list[str] | None
+    data: bytes
+    end: int
+
+
+class RawCutter:
+    """Cut a byte stream into RawBatches at record boundaries and header lines.
+
+    No per-record work: the boundary is the last newline with an even number of quotes before it
+    (C-speed bytes.count); when quotes never balance (a malformed line), the Python splitter
+    finds the boundary and the bad line becomes a reject later.
+    """
+
+    def __init__(self, names: list[str] | None = None) -> None:
+        self.names = names
+        self.carry = b""
+
+    def feed(self, data: bytes, end: int, final: bool) -> list[RawBatch]:
+        """Given the next bytes (ending at stream offset `end`), return the complete pieces."""
+        buffer = self.carry + data if self.carry else data
+        cut = len(buffer) if final else _boundary(buffer)
+        self.carry = buffer[cut:]
+        base = end - len(buffer)
+        pieces: list[RawBatch] = []
+        chunk = buffer[:cut]
+        start = 0
+        for match in _HEADER_AT.finditer(chunk):
+            if match.start() > start:
+                pieces.append(RawBatch(self.names, chunk[start:match.start()], base + match.start()))
+            self.names = _header_names(match.group(0))
+            start = match.end()
+        if start < len(chunk) or (start and not pieces):
+            pieces.append(RawBatch(self.names, chunk[start:], base + len(chunk)))
+        return pieces
+
+
+def _boundary(buffer: bytes) -> int:
+    position = buffer.rfind(b"\n")
+    tries = 0
+    while position >= 0 and tries < 64:
+        if not buffer.count(b'"', 0, position) & 1:
+            return position + 1
+        position = buffer.rfind(b"\n", 0, position)
+        tries += 1
+    if len(buffer) < (4 << 20):
+        return 0  # wait for more: a quoted field may still close
+    return split_records(buffer, final=False)[1]
+
+
+def _header_names(line: bytes) -> list[str]:
+    import csv
+
+    text = line.decode("utf-8", "replace").lstrip("\ufeff").rstrip("\r\n")
+    return next(csv.reader([text]))
+
+
+def python_batch(piece: RawBatch, builder: BatchBuilder) -> Batch:
+    """Parse a raw piece on the Python path (SQLite, or data PostgreSQL refused)."""
+    from emailengine.bounces.reader import Header
+
+    if piece.names is None:
+        builder.header = None
+    elif builder.header is None or builder.header.names != tuple(piece.names):
+        builder.header = Header(piece.names)
     batch = Batch()
+    items, _ = split_records(piece.data, final=True)
+    builder.add(batch, parse_rows(decode_records(items)))
+    return batch
+
+
+def write_piece(store: Store, piece: RawBatch, builder: BatchBuilder, **position: Any) -> tuple[Any, Batch]:
+    """Write one raw piece: the PostgreSQL fast path, else the Python path. One transaction."""
+    if piece.names is not None and piece.data:
+        done = store.write_raw(piece.names, piece.data, builder, datetime.now(UTC), **position)
+        if done is not None:
+            return done
+    batch = python_batch(piece, builder)
+    return store.write(batch, datetime.now(UTC), **position), batch
+
+
+def iter_pieces(chunks: Iterator[tuple[bytes, bool]], max_bytes: int) -> Iterator[RawBatch]:
+    """Given (bytes, is_last) chunks, yield RawBatches of up to about max_bytes under one header."""
+    cutter = RawCutter()
+    offset = 0
+    pending: RawBatch | None = None
     for data, last in chunks:
-        buffer = carry + data if carry else data
-        items, consumed = split_records(buffer, final=last)
-        carry = buffer[consumed:]
-        consumed_total += consumed
-        builder.add(batch, parse_rows(decode_records(items)))
-        if len(batch) >= batch_size or last:
-            yield batch, consumed_total
-            batch = Batch()
-    if len(batch) or batch.rejects:
-        yield batch, consumed_total
+        offset += len(data)
+        for piece in cutter.feed(data, offset, last):
+            if pending is not None and (pending.names != piece.names or len(pending.data) >= max_bytes):
+                yield pending
+                pending = None
+            pending = piece if pending is None else RawBatch(piece.names, pending.data + piece.data, piece.end)
+    if pending is not None:
+        yield pending
 
 
 def read_chunks(stream: IO[bytes], progress: Callable[[int], None] | None = None,
@@ -201,8 +285,8 @@ def import_files(paths: list[Path], settings: Settings, engine: Engine, reject_f
                     progress(path, raw.tell(), size)
 
             try:
-                for batch, _ in iter_batches(read_chunks(stream, tick), builder, settings.bounce_batch_size):
-                    written = _write_with_retry(store, batch, deadline=time.monotonic() + 120)
+                for piece in iter_pieces(read_chunks(stream, tick), raw_batch_bytes(settings)):
+                    written, batch = _write_with_retry(store, piece, builder, deadline=time.monotonic() + 120)
                     result.add(batch, written.new, written.duplicates, written.suppressed, written.events)
                     rejects.write(str(path), batch.rejects)
             except (OSError, EOFError, gzip.BadGzipFile) as error:
@@ -212,14 +296,20 @@ def import_files(paths: list[Path], settings: Settings, engine: Engine, reject_f
     return result
 
 
-def _write_with_retry(store: Store, batch: Batch, deadline: float, **position: Any) -> Any:
-    """Write a batch, retrying database errors with backoff until the deadline (then TemporaryFailure)."""
+def raw_batch_bytes(settings: Settings) -> int:
+    """Return the bytes per transaction: EE_BOUNCE_BATCH_SIZE records of about 500 bytes."""
+    return settings.bounce_batch_size * 500
+
+
+def _write_with_retry(store: Store, piece: RawBatch, builder: BatchBuilder, deadline: float,
+                      **position: Any) -> tuple[Any, Batch]:
+    """Write a piece, retrying database errors with backoff until the deadline (then TemporaryFailure)."""
     from emailengine.errors import TemporaryFailure
 
     delay = 0.2
     while True:
         try:
-            return store.write(batch, datetime.now(UTC), **position)
+            return write_piece(store, piece, builder, **position)
         except Exception as error:  # noqa: BLE001 - any database error: keep the batch and retry
             if not _is_db_error(error):
                 raise
@@ -325,7 +415,8 @@ class Pipe:
         self.store = make_store(settings, engine)
         self.rejects = RejectLog(self.spool / "rejects.log")
         self.flush_seconds = settings.bounce_flush_ms / 1000
-        self._queue: queue.Queue[tuple[Segment, Batch | None, int]] = queue.Queue(maxsize=2)
+        self._queue: queue.Queue[tuple[Segment, RawBatch | None, int]] = queue.Queue(maxsize=2)
+        self._builder = BatchBuilder()
         self._locks: dict[str, int] = {}
 
     # -- lifecycle
@@ -515,16 +606,13 @@ class Pipe:
         self._queue.put((Segment(Path("-")), None, 0))
 
     def _parse_segment(self, segment: Segment) -> None:
-        builder = BatchBuilder()
         committed = self._committed_offset(segment) if segment.closed else 0
         segment.committed = committed
+        limit = raw_batch_bytes(self.settings)
         with segment.path.open("rb") as source:
-            if committed:
-                header = _last_header(source, committed)
-                if header:
-                    builder.add(Batch(), parse_rows(decode_records([header])))
-            offset, carry = committed, b""
-            batch, started, queued = Batch(), 0.0, committed
+            header = _last_header(source, committed) if committed else None
+            cutter = RawCutter(_header_names(header) if header else None)
+            offset, pending, started = committed, None, 0.0
             while True:
                 with self.state.cond:
                     while (offset >= segment.durable and not segment.closed
@@ -537,19 +625,19 @@ class Pipe:
                     data = source.read(min(CHUNK, durable - offset))
                     offset += len(data)
                 final = closed and offset >= durable
-                buffer = carry + data if carry else data
-                items, consumed = split_records(buffer, final=final)
-                end = offset - len(buffer) + consumed
-                carry = buffer[consumed:]
-                if items:
-                    builder.add(batch, parse_rows(decode_records(items)))
+                for piece in cutter.feed(data, offset, final):
+                    if pending is not None and pending.names != piece.names:
+                        self._queue.put((segment, pending, pending.end))
+                        pending = None
+                    pending = piece if pending is None else RawBatch(piece.names, pending.data + piece.data,
+                                                                     piece.end)
                     started = started or time.monotonic()
                 due = started and time.monotonic() - started >= self.flush_seconds
-                if (len(batch) >= self.settings.bounce_batch_size or due or final) and end > queued:
-                    self._queue.put((segment, batch, end))
-                    batch, started, queued = Batch(), 0.0, end
+                if pending is not None and (len(pending.data) >= limit or due or final):
+                    self._queue.put((segment, pending, pending.end))
+                    pending, started = None, 0.0
                 if final:
-                    self._queue.put((segment, None, end))  # segment done
+                    self._queue.put((segment, None, offset))  # segment done
                     return
 
     # -- writer thread
@@ -565,9 +653,10 @@ class Pipe:
                     self._commit_position(segment, end)
                     self._finish_segment(segment)
                 continue
-            written = self._write_until_done(segment, batch, end)
-            if written is None:
+            done = self._write_until_done(segment, batch, end)
+            if done is None:
                 return
+            written, batch = done
             self.state.result.add(batch, written.new, written.duplicates, written.suppressed, written.events)
             self.rejects.write(segment.name, batch.rejects)
             if batch.last_epoch:
@@ -576,12 +665,12 @@ class Pipe:
                 self._publish_metrics()
                 last_metrics = time.monotonic()
 
-    def _write_until_done(self, segment: Segment, batch: Batch, end: int) -> Any:
+    def _write_until_done(self, segment: Segment, piece: RawBatch, end: int) -> Any:
         delay = 0.2
         while True:
             try:
-                written = self.store.write(batch, datetime.now(UTC), host=self.host, segment=segment.name,
-                                           offset=end, status=True)
+                written = write_piece(self.store, piece, self._builder, host=self.host, segment=segment.name,
+                                      offset=end, status=True)
                 segment.committed = end
                 if not self.state.db_ok:
                     logger.info("bounce-pipe: database reachable again")
@@ -605,7 +694,7 @@ class Pipe:
     def _commit_position(self, segment: Segment, end: int) -> None:
         if end <= segment.committed:
             return
-        self._write_until_done(segment, Batch(), end)
+        self._write_until_done(segment, RawBatch(None, b"", end), end)
 
     def _publish_metrics(self) -> None:
         from prometheus_client import Gauge

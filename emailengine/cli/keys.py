@@ -56,14 +56,15 @@ def rotate(
 
 @app.command("list")
 def list_(as_json: JsonOption = False) -> None:
-    """List keys: id, created, expires, current, revoked (never the secret)."""
+    """List keys (admin): id, created, expires, current, revoked — never the secret."""
     from sqlalchemy.orm import Session
 
-    from emailengine.db.engine import database_engine
     from emailengine.db.models import utcnow
-    from emailengine.forwarding.keys import key_rows
+    from emailengine.forwarding.keys import key_rows, require_admin
 
-    with Session(database_engine()) as session:
+    actor, engine = _actor_and_engine()
+    with Session(engine) as session:
+        require_admin(session, actor)
         rows = key_rows(session, utcnow())
     if as_json:
         print_json(rows)

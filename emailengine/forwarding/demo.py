@@ -23,8 +23,8 @@ DEMO_EVENTS = (
 )
 
 
-def _ensure_events(demo: DemoContext) -> int:
-    """Return how many scraper events wait; insert DEMO_EVENTS when the bounce part made none."""
+def _ensure_events(demo: DemoContext) -> tuple[int, int]:
+    """Return (inserted, waiting) scraper events; insert DEMO_EVENTS when the bounce part made none."""
     import hashlib
 
     from sqlalchemy import func, select
@@ -37,7 +37,7 @@ def _ensure_events(demo: DemoContext) -> int:
         waiting = session.scalar(select(func.count()).select_from(OutboxEvent).where(
             OutboxEvent.destination == SCRAPER, OutboxEvent.status == "pending")) or 0
         if waiting:
-            return 0
+            return 0, waiting
         now = utcnow()
         for n, (kind, email, reason, status, diag) in enumerate(DEMO_EVENTS):
             occurred = now - timedelta(minutes=10 - n)
@@ -47,7 +47,7 @@ def _ensure_events(demo: DemoContext) -> int:
                        "vmta": "vmta-10", "campaign_uid": None, "subscriber_uid": None}
             session.add(OutboxEvent(event_id=event_id, destination=SCRAPER, event_type=kind, email=email,
                                     payload=payload, occurred_at=occurred, created_at=now, next_attempt_at=now))
-        return len(DEMO_EVENTS)
+        return len(DEMO_EVENTS), len(DEMO_EVENTS)
 
 
 def run_demo(demo: DemoContext) -> list[str]:
@@ -60,7 +60,9 @@ def run_demo(demo: DemoContext) -> list[str]:
     from emailengine.jobs import JobSkipped, run_job
     from emailengine.standins.scraper import ScraperStandIn
 
-    inserted = _ensure_events(demo)
+    inserted, waiting = _ensure_events(demo)
+    if not inserted:
+        demo.say(f"{waiting} hard bounces/complaints from the bounce part wait in the outbox")
     if inserted:
         demo.say(f"no pending scraper events from the bounce part: inserted {inserted} into the outbox")
     new_key = keys.rotate(demo.engine, demo.actor, utcnow())
@@ -70,7 +72,7 @@ def run_demo(demo: DemoContext) -> list[str]:
     receiver = ScraperStandIn(keys=ring, script=["500", "429", "drop"], retry_after="0",
                               issuer=demo.settings.forward_issuer).start()
     settings = demo.settings.model_copy(update={
-        "scraper_url": receiver.url, "forward_batch": 2, "forward_backoff_base_seconds": 0.05,
+        "scraper_url": receiver.url, "forward_batch": 2 if waiting <= 10 else 100, "forward_backoff_base_seconds": 0.05,
         "forward_backoff_max_seconds": 0.2, "forward_quick_retries": 0, "forward_timeout": 2.0,
         "forward_breaker_failures": 2})
     rounds = delivered = 0

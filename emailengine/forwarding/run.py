@@ -138,16 +138,14 @@ def _drain(name: str, sender: Sender, settings: Settings, engine: Engine, clock:
             results.append((event, attempt, outcome))
         outbox.complete(engine, token, results, now)
         stats.batches += 1
-        for _event, _attempt, outcome in results:
-            if outcome.status == DELIVERED:
-                stats.delivered += 1
-            elif outcome.status == DEAD:
-                stats.dead += 1
-                logger.warning("forward %s: event %s dead-lettered: %s", name, _event.event_id, outcome.last_error)
-            else:
-                stats.failed += 1
-        if all(outcome.status != DELIVERED for _e, _a, outcome in results) and any(
-                outcome.status != DEAD for _e, _a, outcome in results):
+        statuses = [outcome.status for _event, _attempt, outcome in results]
+        stats.delivered += statuses.count(DELIVERED)
+        stats.dead += statuses.count(DEAD)
+        stats.failed += len(statuses) - statuses.count(DELIVERED) - statuses.count(DEAD)
+        for event, _attempt, outcome in results:
+            if outcome.status == DEAD:
+                logger.warning("forward %s: event %s dead-lettered: %s", name, event.event_id, outcome.last_error)
+        if DELIVERED not in statuses and any(status != DEAD for status in statuses):
             failed_in_row += 1
             if failed_in_row >= settings.forward_breaker_failures:
                 logger.warning("forward %s: %d failed batches in a row; pausing until the next run", name, failed_in_row)

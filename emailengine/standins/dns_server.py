@@ -12,7 +12,10 @@ answer wait, concurrently (the round trip a real resolver pays to remote lists).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import math
 import re
+import socket
 import struct
 import threading
 from collections import Counter, defaultdict
@@ -184,20 +187,45 @@ class DNSTestServer:
         self._loop = loop
         server = self
 
-        class Udp(asyncio.DatagramProtocol):
-            def connection_made(self, transport: asyncio.BaseTransport) -> None:
-                self.transport = transport  # type: ignore[assignment]
+        udp = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET, socket.SOCK_DGRAM)
+        udp.bind((self.host, 0))
+        udp.setblocking(False)
+        with contextlib.suppress(OSError):  # room for bursts of queries from load tests
+            udp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        due: dict[float, list[tuple[bytes, tuple[str, int]]]] = {}
+        tcp: list[asyncio.Server] = []
 
-            def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        def send(reply: bytes, addr: tuple[str, int]) -> None:
+            with contextlib.suppress(OSError):  # the client went away: like a lost datagram
+                udp.sendto(reply, addr)
+
+        def flush(moment: float) -> None:
+            for reply, addr in due.pop(moment, []):
+                send(reply, addr)
+
+        def read_ready() -> None:
+            # Drain every waiting datagram per wake-up (asyncio's transport reads one per loop pass).
+            while True:
+                try:
+                    data, addr = udp.recvfrom(65535)
+                except (BlockingIOError, InterruptedError):
+                    return
+                except OSError:
+                    continue
                 reply = server.answer(data)
                 if reply is None:
-                    return
+                    continue
                 if len(reply) > 512 and not _has_edns(data):
                     reply = _truncated(data)
-                if server.delay:
-                    loop.call_later(server.delay, self.transport.sendto, reply, addr)  # type: ignore[attr-defined]
-                else:
-                    self.transport.sendto(reply, addr)  # type: ignore[attr-defined]
+                if not server.delay:
+                    send(reply, addr)
+                    continue
+                # one timer per millisecond of replies instead of one per reply
+                moment = math.ceil((loop.time() + server.delay) * 1000) / 1000
+                if moment not in due:
+                    due[moment] = []
+                    loop.call_at(moment, flush, moment)
+                due[moment].append((reply, addr))
 
         async def handle_tcp(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             try:
@@ -219,13 +247,21 @@ class DNSTestServer:
                 writer.close()
 
         async def setup() -> None:
-            transport, _ = await loop.create_datagram_endpoint(Udp, local_addr=(self.host, 0))
-            self.port = transport.get_extra_info("sockname")[1]
-            await asyncio.start_server(handle_tcp, self.host, self.port)
+            self.port = udp.getsockname()[1]
+            loop.add_reader(udp.fileno(), read_ready)
+            tcp.append(await asyncio.start_server(handle_tcp, self.host, self.port))
 
         loop.run_until_complete(setup())
         self._ready.set()
-        loop.run_forever()
+        try:
+            loop.run_forever()
+        finally:
+            loop.remove_reader(udp.fileno())
+            udp.close()
+            for listener in tcp:
+                listener.close()
+            loop.run_until_complete(asyncio.sleep(0))  # let the listener finish closing
+            loop.close()
 
 
 def _has_edns(wire: bytes) -> bool:

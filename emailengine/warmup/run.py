@@ -8,6 +8,7 @@ ips.warmup_day, ips.daily_quota (= Σ lanes) and ips.hourly_quota for WARMING an
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -42,14 +43,30 @@ def _is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def _copy(session: Session, table: str, columns: list[str], rows: list[dict[str, Any]]) -> None:
-    import json
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
+
+def _copy_text(value: Any) -> str:
+    """Return one value in COPY's text format."""
+    if value is None:
+        return "\\N"
+    if value is True or value is False:
+        return "t" if value else "f"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, dict | list):
+        value = json.dumps(value)
+    elif isinstance(value, date | datetime):
+        return value.isoformat()
+    return str(value).translate(_COPY_ESCAPES)
+
+
+def _copy(session: Session, table: str, columns: list[str], rows: list[dict[str, Any]]) -> None:
     raw = session.connection().connection.driver_connection
     with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row([json.dumps(value) if isinstance(value, dict) else value
-                            for value in (row[column] for column in columns)])
+        for start in range(0, len(rows), 5000):
+            chunk = rows[start:start + 5000]
+            copy.write("".join("\t".join([_copy_text(row[column]) for column in columns]) + "\n" for row in chunk))
 
 
 def bulk_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
@@ -178,7 +195,22 @@ def pool_shares(session: Session, settings: Settings, until: date) -> dict[str, 
     }
 
 
-def _shares(shares: dict[str, dict[str, float]], settings: Settings, pool: str) -> dict[str, float]:
+class PoolShares:
+    """Pool lane shares, measured only when first needed (a no-op tick never scans the stats)."""
+
+    def __init__(self, session: Session, settings: Settings, until: date) -> None:
+        self.session, self.settings, self.until = session, settings, until
+        self.data: dict[str, dict[str, float]] | None = None
+
+    def get(self, pool: str) -> dict[str, float]:
+        if self.data is None:
+            self.data = pool_shares(self.session, self.settings, self.until)
+        return _shares(self.data, self.settings, pool)
+
+
+def _shares(shares: Any, settings: Settings, pool: str) -> dict[str, float]:
+    if isinstance(shares, PoolShares):
+        return shares.get(pool)
     if pool not in shares:
         shares[pool] = d.normalise_shares({}, settings.warmup_lane_shares, LANES, settings.warmup_share_min_volume)
     return shares[pool]
@@ -194,7 +226,7 @@ def _lane_rows(ip_id: int, plan_day: int, share_by_lane: dict[str, float], volum
 
 
 def start_warming(session: Session, ip: Ip, plan_day: int, settings: Settings,
-                  shares: dict[str, dict[str, float]] | None = None, plans: dict[str, Plan] | None = None) -> None:
+                  shares: Any = None, plans: dict[str, Plan] | None = None) -> None:
     """(Re)create the IP's lanes at plan_day of its plan and set its plan, day and quotas.
 
     Call it in the transaction that moves the IP into WARMING (after inventory.transition).
@@ -216,7 +248,7 @@ def start_warming(session: Session, ip: Ip, plan_day: int, settings: Settings,
 
 
 def _initialise_missing_lanes(session: Session, settings: Settings, plans: dict[str, Plan],
-                              shares: dict[str, dict[str, float]]) -> list[str]:
+                              shares: Any) -> list[str]:
     """Give every WARMING IP without lanes its lanes (IPs added by `ee ip add`); set-based."""
     has_lanes = select(IpLane.ip_id).where(IpLane.ip_id == Ip.id).exists()
     rows = session.execute(
@@ -249,7 +281,8 @@ class TickReport:
     dry_run: bool
     days: list[date] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
-    decisions: list[dict[str, Any]] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)  # warmup_decisions rows written
+    addresses: dict[int, str] = field(default_factory=dict)
     initialised: list[str] = field(default_factory=list)
     promoted: list[str] = field(default_factory=list)
     to_resting: list[str] = field(default_factory=list)
@@ -258,6 +291,14 @@ class TickReport:
     alerts: list[tuple[str, str, str, str]] = field(default_factory=list)
     changed: bool = False
     pushed: str | None = None
+
+    @property
+    def decisions(self) -> list[dict[str, Any]]:
+        """The decisions of this tick as plain data (IP address instead of id)."""
+        return [{"ip": self.addresses.get(row["ip_id"], str(row["ip_id"])), "day": row["day"], "lane": row["lane"],
+                 "decision": row["decision"], "plan_day_before": row["plan_day_before"],
+                 "plan_day_after": row["plan_day_after"], "rule": row["rule"], "figures": row["figures"]}
+                for row in self.rows]
 
     def to_dict(self) -> dict[str, Any]:
         return {"run_date": self.run_date, "dry_run": self.dry_run, "judged_days": self.days,
@@ -280,34 +321,40 @@ class _IpWork:
     graduated: bool = False
 
 
+_NOTHING = d.Inputs(day=d.Figures())
+_PREVIOUS = ("delivered", "complaints")  # the day before: only the two-days-running complaint rule
+_WINDOW = ("delivered", "deferred", "hard", "soft", "block", "complaints")
+
+
 def _figures_for_day(session: Session, day: date, window_days: int) -> dict[tuple[int, str], d.Inputs]:
     """Return {(ip id, lane): Inputs} for WARMING IPs: the day, the day before, and the window."""
     start = day - timedelta(days=window_days - 1)
     previous = day - timedelta(days=1)
-    columns = []
-    for name in _COUNTERS:
-        column = getattr(DeliveryStat, name)
-        columns.append(func.sum(case((DeliveryStat.day == day, column), else_=0)))
-        columns.append(func.sum(case((DeliveryStat.day == previous, column), else_=0)))
-        columns.append(func.sum(case((DeliveryStat.day >= start, column), else_=0)))
+
+    def summed(names: tuple[str, ...], condition: Any) -> list[Any]:
+        return [func.coalesce(func.sum(case((condition, getattr(DeliveryStat, name)), else_=0)), 0)
+                for name in names]
+
     rows = session.execute(
-        select(Ip.id, DeliveryStat.provider, *columns)
+        select(Ip.id, DeliveryStat.provider, *summed(_COUNTERS, DeliveryStat.day == day),
+               *summed(_PREVIOUS, DeliveryStat.day == previous), *summed(_WINDOW, DeliveryStat.day >= start))
         .join(Ip, Ip.address == DeliveryStat.source_ip)
         .where(Ip.state == State.WARMING.value, DeliveryStat.day.between(min(start, previous), day))
         .group_by(Ip.id, DeliveryStat.provider)
     ).all()
-    result: dict[tuple[int, str], list[d.Figures]] = {}
-    for row in rows:
-        lane = row[1] if row[1] in LANES else "other"
-        values = [int(v or 0) for v in row[2:]]
-        today = d.Figures(*values[0::3])
-        before = d.Figures(*values[1::3])
-        window = d.Figures(*values[2::3])
-        if (row[0], lane) in result:
-            old = result[(row[0], lane)]
-            today, before, window = today + old[0], before + old[1], window + old[2]
-        result[(row[0], lane)] = [today, before, window]
-    return {key: d.Inputs(day=v[0], previous=v[1], window=v[2]) for key, v in result.items()}
+    result: dict[tuple[int, str], d.Inputs] = {}
+    figures = d.Figures
+    for r in rows:
+        lane = r[1] if r[1] in LANES else "other"
+        inputs = d.Inputs(figures(int(r[2]), int(r[3]), int(r[4]), int(r[5]), int(r[6]), int(r[7]), int(r[8])),
+                          figures(delivered=int(r[9]), complaints=int(r[10])),
+                          figures(int(r[11]), int(r[12]), 0, int(r[13]), int(r[14]), int(r[15]), int(r[16])))
+        key = (r[0], lane)
+        if key in result:  # several unknown providers folded into "other"
+            old = result[key]
+            inputs = d.Inputs(old.day + inputs.day, old.previous + inputs.previous, old.window + inputs.window)
+        result[key] = inputs
+    return result
 
 
 def _open_listing_tiers(session: Session) -> dict[str, tuple[str, ...]]:
@@ -319,8 +366,7 @@ def _open_listing_tiers(session: Session) -> dict[str, tuple[str, ...]]:
     return {target: tuple(sorted(set(values))) for target, values in tiers.items()}
 
 
-def _load_warming(session: Session, settings: Settings, plans: dict[str, Plan],
-                  shares: dict[str, dict[str, float]], run_date: date) -> dict[int, _IpWork]:
+def _load_warming(session: Session, settings: Settings, plans: dict[str, Plan], shares: Any, run_date: date) -> dict[int, _IpWork]:
     oldest = run_date - timedelta(days=settings.warmup_catchup_max_days)
     last_decided = dict(session.execute(
         select(WarmupDecision.ip_id, func.max(WarmupDecision.day))
@@ -329,16 +375,24 @@ def _load_warming(session: Session, settings: Settings, plans: dict[str, Plan],
         .group_by(WarmupDecision.ip_id)
     ).all())
     work: dict[int, _IpWork] = {}
+    volumes: dict[tuple[str, int], list[int]] = {}
     for ip_id, address, pool, plan_name, state_since, daily in session.execute(
         select(Ip.id, Ip.address, Ip.pool, Ip.warmup_plan, Ip.state_since, Ip.daily_quota)
         .where(Ip.state == State.WARMING.value)
     ):
-        plan = _plan_for(plans, settings, plan_name)
         first = max(state_since.astimezone(UTC).date(), oldest)
         if ip_id in last_decided:
             first = max(first, last_decided[ip_id] + timedelta(days=1))
-        work[ip_id] = _IpWork(ip_id, address, pool, plan, plan.volumes(pool_target(settings, pool)),
+        if first >= run_date:
+            continue  # nothing left to judge for this IP
+        plan = _plan_for(plans, settings, plan_name)
+        target = pool_target(settings, pool)
+        if (plan.name, target) not in volumes:
+            volumes[(plan.name, target)] = plan.volumes(target)
+        work[ip_id] = _IpWork(ip_id, address, pool, plan, volumes[(plan.name, target)],
                               _shares(shares, settings, pool), first, daily, {})
+    if not work:
+        return work
     for row in session.execute(
         select(IpLane.ip_id, IpLane.lane, IpLane.plan_day, IpLane.sending_days, IpLane.idle_days,
                IpLane.last_sent_day, IpLane.paused, IpLane.daily_quota)
@@ -352,7 +406,7 @@ def _load_warming(session: Session, settings: Settings, plans: dict[str, Plan],
 
 
 def _judge_day(item: _IpWork, day: date, figures: dict[tuple[int, str], d.Inputs],
-               listings: tuple[str, ...], t: d.Thresholds, report: TickReport) -> list[dict[str, Any]]:
+               listings: tuple[str, ...], t: d.Thresholds, report: TickReport, now: datetime) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     notable: list[str] = []
     for lane in LANES:
@@ -361,21 +415,21 @@ def _judge_day(item: _IpWork, day: date, figures: dict[tuple[int, str], d.Inputs
             continue
         state = d.LaneState(current["plan_day"], current["sending_days"], current["idle_days"], current["paused"],
                             current["daily_quota"])
-        base = figures.get((item.ip_id, lane), d.Inputs(day=d.Figures()))
-        inputs = d.Inputs(base.day, base.previous, base.window, listings)
+        inputs = figures.get((item.ip_id, lane), _NOTHING)
+        if listings:
+            inputs = d.Inputs(inputs.day, inputs.previous, inputs.window, listings)
         decision = d.decide(lane, state, inputs, item.volumes, t)
         new = decision.state
-        current.update(plan_day=new.plan_day, sending_days=new.sending_days, idle_days=new.idle_days,
-                       paused=new.paused,
-                       daily_quota=d.lane_allowance(new.plan_day, new.paused, item.shares[lane], item.volumes))
+        current["plan_day"], current["sending_days"] = new.plan_day, new.sending_days
+        current["idle_days"], current["paused"] = new.idle_days, new.paused
+        current["daily_quota"] = d.lane_allowance(new.plan_day, new.paused, item.shares[lane], item.volumes)
         if decision.sent:
             current["last_sent_day"] = day
         report.counts[decision.action] = report.counts.get(decision.action, 0) + 1
         row = {"ip_id": item.ip_id, "day": day, "lane": lane, "plan_day_before": state.plan_day,
                "plan_day_after": new.plan_day, "decision": decision.action, "rule": decision.rule,
-               "figures": decision.figures, "created_at": utcnow()}
+               "figures": decision.figures, "created_at": now}
         rows.append(row)
-        report.decisions.append({"ip": item.address, **{k: v for k, v in row.items() if k not in ("ip_id", "created_at")}})
         if decision.alert:
             notable.append(f"{lane}: {decision.action} ({decision.rule})")
     if notable:
@@ -396,6 +450,8 @@ def _decide_warming(session: Session, settings: Settings, work: dict[int, _IpWor
     if not pending:
         return
     day = min(item.first_day for item in pending)
+    now = utcnow()
+    report.addresses = {item.ip_id: item.address for item in pending}
     decision_rows: list[dict[str, Any]] = []
     while day <= last:
         due = [item for item in pending if item.first_day <= day and not item.graduated]
@@ -403,9 +459,10 @@ def _decide_warming(session: Session, settings: Settings, work: dict[int, _IpWor
             report.days.append(day)
             figures = _figures_for_day(session, day, settings.warmup_window_days)
             for item in due:
-                decision_rows += _judge_day(item, day, figures, listings.get(item.address, ()), t, report)
+                decision_rows += _judge_day(item, day, figures, listings.get(item.address, ()), t, report, now)
         day += timedelta(days=1)
     bulk_insert(session, WarmupDecision, decision_rows)
+    report.rows = decision_rows
     lane_updates = [{"ip_id": item.ip_id, "lane": lane, **values}
                     for item in pending for lane, values in item.lanes.items()]
     bulk_update(session, IpLane, ("ip_id", "lane"), lane_updates)
@@ -453,7 +510,7 @@ def _days_in_state(ip: Ip, run_date: date) -> int:
 
 def _retiring_and_resting(session: Session, settings: Settings, run_date: date, actor: str,
                           job_run_id: int | None, report: TickReport, plans: dict[str, Plan],
-                          shares: dict[str, dict[str, float]]) -> None:
+                          shares: Any) -> None:
     """Ramp RETIRING IPs down, move them to RESTING after the ramp; re-warm rested IPs."""
     from emailengine import inventory
 
@@ -498,7 +555,7 @@ def tick(settings: Settings, engine: Engine, actor: str, run_date: date, dry_run
     report = TickReport(run_date=run_date, dry_run=dry_run)
     with Session(engine, expire_on_commit=False) as session:
         plans = load_plans(session)
-        shares = pool_shares(session, settings, run_date - timedelta(days=1))
+        shares = PoolShares(session, settings, run_date - timedelta(days=1))
         _retiring_and_resting(session, settings, run_date, actor, job_run_id, report, plans, shares)
         report.initialised = _initialise_missing_lanes(session, settings, plans, shares)
         report.changed = report.changed or bool(report.initialised)

@@ -17,7 +17,7 @@ def upgrade() -> None:
     op.create_table(
         "bounces",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("fingerprint", sa.LargeBinary(length=16), nullable=False),
+        sa.Column("fingerprint", sa.BigInteger(), nullable=False),
         sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("record_type", sa.String(length=4), nullable=False),
         sa.Column("bounce_class", sa.String(length=16), nullable=False),
@@ -41,9 +41,9 @@ def upgrade() -> None:
 
     op.create_table(
         "bounce_fingerprints",
-        sa.Column("day", sa.Date(), nullable=False),
-        sa.Column("fp", sa.LargeBinary(length=16), nullable=False),
-        sa.PrimaryKeyConstraint("day", "fp", name=op.f("pk_bounce_fingerprints")),
+        sa.Column("ts", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("fp", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.PrimaryKeyConstraint("ts", "fp", name=op.f("pk_bounce_fingerprints")),
     )
     op.create_table(
         "bounce_counts",

@@ -16,7 +16,13 @@ from emailengine.forwarding.keys import load_ring
 from emailengine.forwarding.saved import format_json, format_raw
 from emailengine.forwarding.signing import canonical_body, sign_headers
 from emailengine.standins.scraper import ScraperStandIn
-from tests.fakes.forwarding import event_payload, insert_events, outbox_counts
+from tests.fakes.forwarding import add_admin, event_payload, insert_events, outbox_counts
+
+
+@pytest.fixture(autouse=True)
+def admin(engine, monkeypatch):
+    """Run as an admin operator whatever the OS user is (tests that need others override SUDO_USER)."""
+    monkeypatch.setenv("SUDO_USER", add_admin(engine))
 
 
 def ring(engine):
@@ -68,7 +74,8 @@ def test_keys_commands_are_admin_only(cli, use_db, monkeypatch):
     monkeypatch.setenv("SUDO_USER", "mallory")
     result = cli("keys", "rotate")
     assert result.exit_code == 2 and "not an ee operator" in result.stderr
-    assert cli("keys", "list", "--json").json() == []
+    assert cli("keys", "list", "--json").exit_code == 2
+    assert cli("keys", "revoke", "k1").exit_code == 2
 
 
 def test_revoke_unknown_key_is_a_one_line_error(cli, use_db):
@@ -204,3 +211,24 @@ def test_retry_metrics_are_written_per_destination(cli, engine, use_db, monkeypa
     assert 'ee_forward_dead{destination="scraper"} 2.0' in text
     assert 'ee_forward_pending{destination="scraper"} 0.0' in text
     assert "ee_forward_oldest_pending_age_seconds" in text
+
+
+def test_user_role_may_requeue_but_not_manage_keys(cli, engine, use_db, monkeypatch):
+    from emailengine.db.models import Operator
+
+    with Session(engine) as session, session.begin():
+        session.add(Operator(name="alice", role="user", created_by="root"))
+    insert_events(engine, 2)
+    with Session(engine) as session, session.begin():
+        for row in session.scalars(select(OutboxEvent)):
+            row.attempts, row.next_attempt_at = 3, utcnow() + timedelta(hours=1)
+    monkeypatch.setenv("SUDO_USER", "alice")
+    denied = cli("keys", "rotate")
+    assert denied.exit_code == 2 and "needs admin" in denied.stderr
+    assert cli("forward", "requeue", "--json").json() == {"requeued": 2}
+    with Session(engine) as session:
+        rows = session.scalars(select(OutboxEvent)).all()
+    assert all(r.attempts == 3 and r.next_attempt_at <= utcnow() for r in rows)  # due now, attempts kept
+    with Session(engine) as session:
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "forward.requeue")).one()
+    assert entry.actor == "alice"

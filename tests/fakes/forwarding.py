@@ -49,13 +49,29 @@ def insert_events(engine, count: int, destination: str = "scraper", start: int =
     return [r["event_id"] for r in rows]
 
 
-def make_key(engine, actor: str = "root") -> tuple[str, str]:
-    """Rotate in a first key; return (kid, secret)."""
-    from emailengine.db.models import utcnow
-    from emailengine.forwarding.keys import rotate
+def make_key(engine) -> tuple[str, str]:
+    """Store a current signing key directly (no role check); return (kid, secret)."""
+    from sqlalchemy.orm import Session
 
-    key = rotate(engine, actor, utcnow())
-    return key.kid, key.secret
+    from emailengine.db.models import SigningKey, utcnow
+    from emailengine.forwarding.signing import new_kid, new_secret
+
+    now = utcnow()
+    kid, secret = new_kid(now), new_secret()
+    with Session(engine) as session, session.begin():
+        session.add(SigningKey(kid=kid, secret=secret, created_at=now, created_by="test", current=True))
+    return kid, secret
+
+
+def add_admin(engine, name: str = "fwadmin") -> str:
+    """Add an admin operator (so admin commands work whatever uid runs the tests); return its name."""
+    from sqlalchemy.orm import Session
+
+    from emailengine.db.models import Operator
+
+    with Session(engine) as session, session.begin():
+        session.add(Operator(name=name, role="admin", created_by="test"))
+    return name
 
 
 def outbox_counts(engine) -> dict[str, int]:

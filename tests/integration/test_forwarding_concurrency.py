@@ -15,7 +15,7 @@ from tests.fakes.forwarding import insert_events, make_key, outbox_counts
 
 def _env(tmp_path: Path, db_url: str, scraper_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("EE_")}
-    env.update({"EE_DATABASE_URL": db_url, "EE_SCRAPER_URL": scraper_url, "EE_FORWARD_BATCH": "25",
+    env.update({"EE_DATABASE_URL": db_url, "EE_SCRAPER_URL": scraper_url, "EE_FORWARD_BATCH": "25", "EE_FORWARD_TIMEOUT": "90",
                 "EE_ENV_FILE": str(tmp_path / "empty.env"), "XDG_DATA_HOME": str(tmp_path / "data"),
                 "XDG_RUNTIME_DIR": str(tmp_path / "run"), "EE_LOG_FORMAT": "json"})
     return env

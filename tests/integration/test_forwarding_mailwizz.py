@@ -92,3 +92,14 @@ def test_status_shows_each_destination(engine, cli, use_db, monkeypatch):
     by_dest = {r["destination"]: r for r in result.json()}
     assert by_dest["mailwizz"]["pending"] == 2 and by_dest["mailwizz"]["configured"] is True
     assert by_dest["scraper"]["pending"] == 3 and by_dest["scraper"]["configured"] is False
+
+
+def test_mailwizz_down_fails_the_rest_of_the_batch_without_calling(engine):
+    with mailwizz_standin(fail_first=100) as api:
+        insert_events(engine, 5, destination="mailwizz", event_type="complaint")
+        settings = fast_settings(mailwizz_api_url=api.url, mailwizz_api_key="a" * 40, forward_breaker_failures=1,
+                                 forward_backoff_base_seconds=60)
+        stats = deliver_due(settings, engine, only="mailwizz")
+    assert stats[0].failed == 5
+    assert len(api.requests) == 1
+    assert {r.last_status_code for r in rows(engine).values()} == {503}

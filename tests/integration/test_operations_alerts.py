@@ -159,3 +159,25 @@ def test_alert_test_without_configuration_is_a_usage_error(cli, use_db):
     result = cli("alert", "test")
     assert result.exit_code == 2
     assert "EE_TELEGRAM_BOT_TOKEN" in result.stderr
+
+
+def test_alert_from_inside_a_sqlite_write_transaction_is_still_sent(tmp_path, monkeypatch, telegram_env):
+    """A job holding SQLite's write lock calls send_alert: no 30 s stall, the message goes out."""
+    import sqlalchemy as sa
+
+    from emailengine.alerts import send_alert
+    from emailengine.config import get_settings
+    from emailengine.db.engine import get_engine
+
+    url = f"sqlite:///{tmp_path / 'locked.db'}"
+    monkeypatch.setenv("EE_DATABASE_URL", url)
+    get_settings.cache_clear()
+    engine = get_engine(url)
+    with engine.connect() as holder:
+        holder.execute(sa.text("INSERT INTO alerts (key, last_state, sent_count, suppressed_count) "
+                               "VALUES ('held', '', 0, 0)"))  # write lock held until the block ends
+        started = time.monotonic()
+        assert send_alert("locked:key", "sent while the job holds the lock", "x") is True
+        assert time.monotonic() - started < 10
+        holder.rollback()
+    assert len(telegram_env.messages) == 1

@@ -93,3 +93,18 @@ def test_check_ops_script_passes():
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert result.stdout.count("ok   ee-") == len(DESIGN_SCHEDULES) + 1
     assert "SUCCESS" in result.stdout
+
+
+def test_directory_credentials_reach_the_settings(tmp_path, monkeypatch):
+    """LoadCredential=ee:/etc/emailengine/credentials turns a file `telegram_bot_token` into
+    $CREDENTIALS_DIRECTORY/ee_telegram_bot_token; ee must read that as EE_TELEGRAM_BOT_TOKEN."""
+    from emailengine.config import load_settings
+
+    credentials = tmp_path / "credentials"
+    credentials.mkdir()
+    (credentials / "ee_telegram_bot_token").write_text("123:from-credential")
+    (credentials / "ee_spamhaus_dqs_key").write_text("dqs-key")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(credentials))
+    settings = load_settings()
+    assert settings.telegram_bot_token.get_secret_value() == "123:from-credential"
+    assert settings.spamhaus_dqs_key.get_secret_value() == "dqs-key"

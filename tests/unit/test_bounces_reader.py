@@ -116,7 +116,7 @@ def test_fingerprint_ignores_the_time_format():
     iso = header.record(["d", "2019-05-08 21:54:05+0000", "a@x"])
     unix = header.record(["d", "1557352445", "a@x"])
     assert fingerprint(iso, 1557352445) == fingerprint(unix, 1557352445)
-    assert len(fingerprint(iso, 1557352445)) == 16
+    assert isinstance(fingerprint(iso, 1557352445), int)
 
 
 def test_duplicate_records_in_one_batch_count_once():

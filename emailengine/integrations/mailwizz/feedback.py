@@ -40,6 +40,11 @@ class _Stop(Exception):
         self.attempt = attempt
 
 
+def _unavailable(attempt: Attempt) -> bool:
+    code = attempt.status_code
+    return not attempt.accepted and (code is None or code == 429 or code >= 500)
+
+
 def _find(data: Any, name: str) -> str | None:
     """Return the first non-empty value of key `name` anywhere in nested dicts (answers vary by version)."""
     if isinstance(data, dict):
@@ -74,7 +79,15 @@ class MailwizzSender:
         self.client.close()
 
     def deliver(self, events: list[ClaimedEvent], now: datetime) -> list[Attempt]:
-        return [self.deliver_one(event) for event in events]
+        """Deliver each event; once MailWizz looks down (transport error, 429, 5xx), the rest of the
+        batch gets that same answer without a call, so a slow outage cannot outlast the claim lease."""
+        attempts: list[Attempt] = []
+        for event in events:
+            if attempts and _unavailable(attempts[-1]):
+                attempts.append(attempts[-1])
+                continue
+            attempts.append(self.deliver_one(event))
+        return attempts
 
     def deliver_one(self, event: ClaimedEvent) -> Attempt:
         payload = {**event.payload, "type": event.event_type, "email": event.email}
