@@ -445,17 +445,19 @@ class Store:
             if column < 0:
                 continue
             merged.setdefault((day, ip, lane, vmta), [0] * 7)[column] += n
-        rows = [(_day_text(day), ip, lane, vmta, *values) for (day, ip, lane, vmta), values in merged.items()]
+        rows = sorted((_day_text(day), ip, lane, vmta, *values) for (day, ip, lane, vmta), values in merged.items())
         updates = ", ".join(f"{c} = delivery_stats.{c} + excluded.{c}" for c in STAT_COLUMNS)
-        self._many(cursor, f"INSERT INTO delivery_stats (day, source_ip, provider, vmta, {', '.join(STAT_COLUMNS)}) "
-                   f"VALUES ({self._marks(11)}) ON CONFLICT (day, source_ip, provider, vmta) DO UPDATE SET {updates}",
-                   rows)
+        self._upsert(cursor, "delivery_stats", ("day", "source_ip", "provider", "vmta", *STAT_COLUMNS),
+                     ("date", "text", "text", "text", *["bigint"] * 7), rows,
+                     f"ON CONFLICT (day, source_ip, provider, vmta) DO UPDATE SET {updates}")
 
     def _counts(self, cursor: Any, counts: dict[tuple, int]) -> None:
-        rows = [(self._ts(hour), *rest, n) for (hour, *rest), n in counts.items()]
-        self._many(cursor, "INSERT INTO bounce_counts (hour, record_type, bounce_class, reason, source_ip, provider, "
-                   f"count) VALUES ({self._marks(7)}) ON CONFLICT (hour, record_type, bounce_class, reason, "
-                   "source_ip, provider) DO UPDATE SET count = bounce_counts.count + excluded.count", rows)
+        rows = sorted((self._ts(hour), *rest, n) for (hour, *rest), n in counts.items())
+        self._upsert(cursor, "bounce_counts", ("hour", "record_type", "bounce_class", "reason", "source_ip",
+                                               "provider", "count"),
+                     ("timestamptz", "text", "text", "text", "text", "text", "bigint"), rows,
+                     "ON CONFLICT (hour, record_type, bounce_class, reason, source_ip, provider) "
+                     "DO UPDATE SET count = bounce_counts.count + excluded.count")
 
     def _bounces(self, cursor: Any, details: list[Detail], now: datetime) -> None:
         columns = ("fingerprint", "occurred_at", "record_type", "bounce_class", "reason", "rcpt", "source_ip", "vmta",
@@ -514,7 +516,7 @@ class Store:
             with cursor.copy("COPY ee_supp_in FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
-            cursor.execute(sql.format(source="SELECT * FROM ee_supp_in"))
+            cursor.execute(sql.format(source="SELECT * FROM ee_supp_in ORDER BY email"))
         else:
             cursor.executemany(sql.format(source=f"VALUES ({self._marks(6)})"), rows)
 
@@ -540,6 +542,7 @@ class Store:
             if len(recent) >= self.soft_limit:
                 reached.append(detail)
         suppressed = []
+        reached.sort(key=lambda d: d.record.rcpt.strip().lower())
         for detail in reached:
             email = detail.record.rcpt.strip().lower()
             cursor.execute(f"INSERT INTO suppressions (email, cause, reason, source_ip, first_at, last_at) VALUES "
@@ -598,9 +601,22 @@ class Store:
     def _now(self, now: datetime) -> Any:
         return now if self.postgres else now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
-    def _many(self, cursor: Any, sql: str, rows: list[tuple]) -> None:
-        if rows:
-            cursor.executemany(sql, rows)
+    def _upsert(self, cursor: Any, table: str, columns: tuple[str, ...], types: tuple[str, ...],
+                rows: list[tuple], conflict: str) -> None:
+        """INSERT rows ... ON CONFLICT ...; on PostgreSQL via COPY into a temp table (rows sorted: no deadlocks)."""
+        if not rows:
+            return
+        names = ", ".join(columns)
+        if not self.postgres:
+            cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({self._marks(len(columns))}) {conflict}", rows)
+            return
+        temp = f"ee_{table}_in"
+        typed = ", ".join(f"{c} {t}" for c, t in zip(columns, types, strict=True))
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {temp} ({typed}) ON COMMIT DELETE ROWS")
+        with cursor.copy(f"COPY {temp} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {temp} ORDER BY {names} {conflict}")
 
     def _insert(self, cursor: Any, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
         if not rows:

@@ -94,14 +94,32 @@ class RawCutter:
         pieces: list[RawBatch] = []
         chunk = buffer[:cut]
         start = 0
-        for match in _HEADER_AT.finditer(chunk):
-            if match.start() > start:
-                pieces.append(RawBatch(self.names, chunk[start:match.start()], base + match.start()))
-            self.names = _header_names(match.group(0))
-            start = match.end()
+        for begin, finish in _header_lines(chunk):
+            if begin > start:
+                pieces.append(RawBatch(self.names, chunk[start:begin], base + begin))
+            self.names = _header_names(chunk[begin:finish])
+            start = finish
         if start < len(chunk) or (start and not pieces):
             pieces.append(RawBatch(self.names, chunk[start:], base + len(chunk)))
         return pieces
+
+
+def _header_lines(chunk: bytes) -> list[tuple[int, int]]:
+    """Return (start, end) of every header line (a line starting with `type,`), found with bytes.find."""
+    found = []
+    for marker, skip in ((b"\ntype,", 1), (b"\n\xef\xbb\xbftype,", 1)):
+        position = chunk.find(marker)
+        while position >= 0:
+            begin = position + skip
+            end = chunk.find(b"\n", begin)
+            end = len(chunk) if end < 0 else end + 1
+            found.append((begin, end))
+            position = chunk.find(marker, end - 1)
+    for marker in (b"type,", b"\xef\xbb\xbftype,"):
+        if chunk.startswith(marker):
+            end = chunk.find(b"\n")
+            found.append((0, len(chunk) if end < 0 else end + 1))
+    return sorted(found)
 
 
 def _boundary(buffer: bytes) -> int:

@@ -187,9 +187,7 @@ class DNSTestServer:
         self._loop = loop
         server = self
 
-        udp = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET, socket.SOCK_DGRAM)
-        udp.bind((self.host, 0))
-        udp.setblocking(False)
+        udp, tcp_socket = _bind_pair(self.host)
         with contextlib.suppress(OSError):  # room for bursts of queries from load tests
             udp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
         due: dict[float, list[tuple[bytes, tuple[str, int]]]] = {}
@@ -249,7 +247,7 @@ class DNSTestServer:
         async def setup() -> None:
             self.port = udp.getsockname()[1]
             loop.add_reader(udp.fileno(), read_ready)
-            tcp.append(await asyncio.start_server(handle_tcp, self.host, self.port))
+            tcp.append(await asyncio.start_server(handle_tcp, sock=tcp_socket))
 
         loop.run_until_complete(setup())
         self._ready.set()
@@ -262,6 +260,30 @@ class DNSTestServer:
                 listener.close()
             loop.run_until_complete(asyncio.sleep(0))  # let the listener finish closing
             loop.close()
+
+
+def _bind_pair(host: str) -> tuple[socket.socket, socket.socket]:
+    """Return a UDP and a TCP socket bound to the same free port on host (non-blocking).
+
+    The UDP port is chosen by the system; the same TCP port can be taken already (e.g. by a
+    client connection's ephemeral port), so try again with a new port a few times.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    for _ in range(50):
+        udp = socket.socket(family, socket.SOCK_DGRAM)
+        udp.bind((host, 0))
+        tcp = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            tcp.bind((host, udp.getsockname()[1]))
+        except OSError:
+            udp.close()
+            tcp.close()
+            continue
+        tcp.listen(64)
+        udp.setblocking(False)
+        tcp.setblocking(False)
+        return udp, tcp
+    raise OSError(f"no free UDP+TCP port pair on {host}")
 
 
 def _has_edns(wire: bytes) -> bool:
