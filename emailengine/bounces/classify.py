@@ -329,7 +329,7 @@ def reply_text(diag: str) -> str:
 
 def enhanced_code(text: str) -> str:
     """Return the most specific enhanced status code in a text (`5.7.1` beats `4.0.0`), or ""."""
-    codes = ["%s.%s.%s" % match for match in _ENHANCED.findall(text)]
+    codes = [".".join(match) for match in _ENHANCED.findall(text)]
     for code in codes:
         if not code.endswith(".0.0"):
             return code

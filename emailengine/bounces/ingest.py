@@ -12,6 +12,9 @@ records that need rows of their own (bounces, suppressions, outbox). Deliveries 
    for every hard bounce and complaint; soft-bounce suppressions after EE_SOFT_BOUNCE_LIMIT in
    EE_SOFT_BOUNCE_WINDOW_DAYS, with their outbox rows;
 4. the spool position and the pipe's counters (when given).
+
+SQL text here is built only from constant table/column names and integer column positions taken
+from the header (never from data); values are bound parameters or COPY data (hence the S608 noqa).
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from emailengine.bounces.reader import (
 from emailengine.providers import lane_for
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection, Engine
+    from sqlalchemy.engine import Engine
 
 # delivery_stats counter columns, in table order
 STAT_COLUMNS = ("delivered", "deferred", "rep_deferred", "hard", "soft", "block", "complaints")
@@ -150,7 +153,6 @@ class BatchBuilder:
 
     def _add_record(self, batch: Batch, record: Record) -> bool:
         """Add one record; return True when its time is unreadable (a reject)."""
-        record_type = record[0]
         epoch = self._times.get(record[1], -1)
         if epoch == -1:
             epoch = self._time(record[1])
@@ -344,7 +346,7 @@ class Store:
             rejected: list[tuple] = []
             if valid < total:
                 time_column = _column(names, "time")
-                cursor.execute(f"SELECT s.t, s.tl FROM (SELECT {_column(names, 'type')} AS t, {time_column} AS tl, "
+                cursor.execute(f"SELECT s.t, s.tl FROM (SELECT {_column(names, 'type')} AS t, {time_column} AS tl, "  # noqa: S608
                                f"{time_sql(time_column)} AS ts FROM ee_raw_{width} OFFSET 0) s "
                                f"WHERE s.ts IS NULL OR s.t NOT IN ({_TYPE_LIST})")
                 rejected = cursor.fetchall()
@@ -374,14 +376,14 @@ class Store:
             source = ("(SELECT DISTINCT ON (ts, fp) * FROM ee_new WHERE (ts, fp) IN (SELECT ts, fp FROM ee_fresh) "
                       "ORDER BY ts, fp) n")
         batch.fps = {}
-        cursor.execute(f"SELECT ts - ts % 3600, ip, dom, mta, vmta, count(*) FROM {source} WHERE t = 'd' "
+        cursor.execute(f"SELECT ts - ts % 3600, ip, dom, mta, vmta, count(*) FROM {source} WHERE t = 'd' "  # noqa: S608
                        "GROUP BY 1, 2, 3, 4, 5")
         for hour, ip, domain, mta, vmta, count in cursor.fetchall():
             builder.account_deliveries(batch, hour, ip, domain, mta, vmta, count)
-        cursor.execute(f"SELECT fp, ts, {', '.join(_RECORD_COLUMNS)} FROM {source} WHERE t <> 'd'")
+        cursor.execute(f"SELECT fp, ts, {', '.join(_RECORD_COLUMNS)} FROM {source} WHERE t <> 'd'")  # noqa: S608
         for row in cursor.fetchall():
             builder.account(batch, Record._make(row[2:]), row[1], row[0])
-        cursor.execute(f"SELECT max(ts) FROM {source}")
+        cursor.execute(f"SELECT max(ts) FROM {source}")  # noqa: S608
         last = cursor.fetchone()[0]
         if last is not None:
             batch.last_epoch = max(batch.last_epoch or last, last)
@@ -530,7 +532,7 @@ class Store:
         emails.sort()
         for start in range(0, len(emails), 500):
             chunk = emails[start:start + 500]
-            cursor.execute(f"SELECT rcpt, occurred_at FROM bounces WHERE bounce_class = 'soft' AND record_type IN "
+            cursor.execute(f"SELECT rcpt, occurred_at FROM bounces WHERE bounce_class = 'soft' AND record_type IN "  # noqa: S608
                            f"('b', 'rb') AND occurred_at > {self._mark()} AND rcpt IN ({self._marks(len(chunk))})",
                            (self._ts(oldest), *chunk))
             for rcpt, occurred in cursor.fetchall():
@@ -545,7 +547,7 @@ class Store:
         reached.sort(key=lambda d: d.record.rcpt.strip().lower())
         for detail in reached:
             email = detail.record.rcpt.strip().lower()
-            cursor.execute(f"INSERT INTO suppressions (email, cause, reason, source_ip, first_at, last_at) VALUES "
+            cursor.execute(f"INSERT INTO suppressions (email, cause, reason, source_ip, first_at, last_at) VALUES "  # noqa: S608
                            f"({self._marks(6)}) ON CONFLICT (email) DO NOTHING RETURNING email",
                            (email[:320], "soft", detail.verdict.reason, detail.ip, self._ts(detail.epoch),
                             self._ts(detail.epoch)))
@@ -568,14 +570,15 @@ class Store:
         self._insert(cursor, "outbox", columns, rows)
 
     def _position(self, cursor: Any, segment: str, host: str, offset: int, now: datetime) -> None:
-        cursor.execute(f"INSERT INTO bounce_pipe_positions (segment, host, \"offset\", updated_at) VALUES "
-                       f"({self._marks(4)}) ON CONFLICT (segment) DO UPDATE SET \"offset\" = excluded.\"offset\", "
+        cursor.execute(f"INSERT INTO bounce_pipe_positions (segment, host, \"offset\", updated_at) VALUES "  # noqa: S608
+                       f"({self._marks(4)}) ON CONFLICT (segment) DO UPDATE SET \"offset\" = "
+                       f"{self._greatest}(bounce_pipe_positions.\"offset\", excluded.\"offset\"), "
                        "updated_at = excluded.updated_at", (segment, host, offset, self._now(now)))
 
     def _status(self, cursor: Any, host: str, batch: Batch, duplicates: int, now: datetime) -> None:
         last = self._ts(batch.last_epoch) if batch.last_epoch is not None and batch.records else None
         cursor.execute(
-            f"INSERT INTO bounce_pipe_status (host, records, rejects, duplicates, last_record_at, updated_at) "
+            f"INSERT INTO bounce_pipe_status (host, records, rejects, duplicates, last_record_at, updated_at) "  # noqa: S608
             f"VALUES ({self._marks(6)}) ON CONFLICT (host) DO UPDATE SET "
             "records = bounce_pipe_status.records + excluded.records, "
             "rejects = bounce_pipe_status.rejects + excluded.rejects, "
@@ -587,6 +590,10 @@ class Store:
             (host, batch.records + batch.duplicates_in_batch, len(batch.rejects), duplicates, last, self._now(now)))
 
     # ---- dialect helpers ----
+
+    @property
+    def _greatest(self) -> str:
+        return "greatest" if self.postgres else "max"
 
     def _mark(self) -> str:
         return "%s" if self.postgres else "?"
@@ -608,7 +615,7 @@ class Store:
             return
         names = ", ".join(columns)
         if not self.postgres:
-            cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({self._marks(len(columns))}) {conflict}", rows)
+            cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({self._marks(len(columns))}) {conflict}", rows)  # noqa: S608
             return
         temp = f"ee_{table}_in"
         typed = ", ".join(f"{c} {t}" for c, t in zip(columns, types, strict=True))
@@ -616,7 +623,7 @@ class Store:
         with cursor.copy(f"COPY {temp} ({names}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
-        cursor.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {temp} ORDER BY {names} {conflict}")
+        cursor.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {temp} ORDER BY {names} {conflict}")  # noqa: S608
 
     def _insert(self, cursor: Any, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
         if not rows:
@@ -626,7 +633,7 @@ class Store:
                 for row in rows:
                     copy.write_row(row)
         else:
-            cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({self._marks(len(columns))})",
+            cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({self._marks(len(columns))})",  # noqa: S608
                                rows)
 
 
@@ -704,7 +711,7 @@ def raw_sql(names: list[str]) -> str:
                      for c in _RECORD_COLUMNS)
     domain = "CASE WHEN s.rcpt <> '' THEN substring(s.rcpt FROM '[^@]*$') ELSE split_part(s.queue, '/', 1) END"
     return (
-        f"INSERT INTO ee_new SELECT hashtextextended({key}, 0), s.ts, {kept}, {domain} "
+        f"INSERT INTO ee_new SELECT hashtextextended({key}, 0), s.ts, {kept}, {domain} "  # noqa: S608
         f"FROM (SELECT {picked}, ({time_sql(values['time'])}) AS ts FROM ee_raw_{width} OFFSET 0) s "
         f"WHERE s.ts IS NOT NULL AND s.t IN ({_TYPE_LIST})"
     )

@@ -50,6 +50,7 @@ SYNC_INTERVAL = 0.05
 METRICS_INTERVAL = 15.0
 SHUTDOWN_TIMEOUT = 30.0
 JOB = "bounce-pipe"
+PG_WRITERS = int(os.environ.get("EE_BOUNCE_PIPE_WRITERS", "3"))  # tuning knob for benchmarks, not a setting
 _HEADER_LINE = re.compile(rb"(?:^|\n)(type,[^\n]*\n)")
 
 
@@ -398,7 +399,9 @@ class Segment:
     path: Path
     durable: int = 0
     closed: bool = False
-    committed: int = 0
+    committed: int = 0  # every byte before this is committed (the low watermark)
+    queued: list[int] = field(default_factory=list)  # ends of pieces handed to writers, in order
+    finished: set[int] = field(default_factory=set)  # ends of pieces committed out of order
 
     @property
     def name(self) -> str:
@@ -417,6 +420,7 @@ class PipeState:
     spooled: int = 0
     db_ok: bool = True
     last_record_at: float = 0.0
+    last_progress: float = 0.0
     error: BaseException | None = None
 
 
@@ -433,8 +437,9 @@ class Pipe:
         self.store = make_store(settings, engine)
         self.rejects = RejectLog(self.spool / "rejects.log")
         self.flush_seconds = settings.bounce_flush_ms / 1000
-        self._queue: queue.Queue[tuple[Segment, RawBatch | None, int]] = queue.Queue(maxsize=2)
-        self._builder = BatchBuilder()
+        # PostgreSQL: several writers (backends) work on consecutive batches at once
+        self.writers = PG_WRITERS if engine.dialect.name == "postgresql" else 1
+        self._queue: queue.Queue[tuple[Segment, RawBatch | None, int]] = queue.Queue(maxsize=self.writers + 1)
         self._locks: dict[str, int] = {}
 
     # -- lifecycle
@@ -446,8 +451,9 @@ class Pipe:
         active = self._new_segment()
         self.state.segments = [*orphans, active]
         previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
-        threads = [threading.Thread(target=self._guard(self._parse_loop), name="bounce-parser", daemon=True),
-                   threading.Thread(target=self._guard(self._write_loop), name="bounce-writer", daemon=True)]
+        threads = [threading.Thread(target=self._guard(self._parse_loop), name="bounce-parser", daemon=True)]
+        threads += [threading.Thread(target=self._guard(self._write_loop), name=f"bounce-writer-{n}", daemon=True)
+                    for n in range(self.writers)]
         for thread in threads:
             thread.start()
         try:
@@ -458,9 +464,13 @@ class Pipe:
         with self.state.cond:
             self.state.input_done = True
             self.state.cond.notify_all()
-        deadline = time.monotonic() + SHUTDOWN_TIMEOUT
-        for thread in threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
+        # Wait while batches still commit; give up only after SHUTDOWN_TIMEOUT without progress
+        # (database down): the spool keeps the rest for the next start.
+        self.state.last_progress = time.monotonic()
+        while any(thread.is_alive() for thread in threads):
+            threads[-1].join(0.5)
+            if time.monotonic() - self.state.last_progress > SHUTDOWN_TIMEOUT:
+                break
         if any(thread.is_alive() for thread in threads):
             logger.warning("bounce-pipe: database not reachable at exit; the spool keeps the rest for the next start")
         self.rejects.close()
@@ -621,7 +631,8 @@ class Pipe:
             with self.state.cond:
                 if index >= len(self.state.segments) and (self.state.input_done or self.state.stopping):
                     break
-        self._queue.put((Segment(Path("-")), None, 0))
+        for _ in range(self.writers):
+            self._queue.put((Segment(Path("-")), None, 0))
 
     def _parse_segment(self, segment: Segment) -> None:
         committed = self._committed_offset(segment) if segment.closed else 0
@@ -645,33 +656,42 @@ class Pipe:
                 final = closed and offset >= durable
                 for piece in cutter.feed(data, offset, final):
                     if pending is not None and pending.names != piece.names:
-                        self._queue.put((segment, pending, pending.end))
+                        self._hand_over(segment, pending)
                         pending = None
                     pending = piece if pending is None else RawBatch(piece.names, pending.data + piece.data,
                                                                      piece.end)
                     started = started or time.monotonic()
                 due = started and time.monotonic() - started >= self.flush_seconds
                 if pending is not None and (len(pending.data) >= limit or due or final):
-                    self._queue.put((segment, pending, pending.end))
+                    self._hand_over(segment, pending)
                     pending, started = None, 0.0
                 if final:
                     self._queue.put((segment, None, offset))  # segment done
                     return
 
-    # -- writer thread
+    def _hand_over(self, segment: Segment, piece: RawBatch) -> None:
+        with self.state.cond:
+            segment.queued.append(piece.end)
+        self._queue.put((segment, piece, piece.end))
+
+    # -- writer threads
 
     def _write_loop(self) -> None:
+        builder = BatchBuilder()  # one per writer: it holds the current header
         last_metrics = 0.0
         while True:
             segment, batch, end = self._queue.get()
             if segment.name == "-":
                 break
             if batch is None:
+                with self.state.cond:  # the segment is done once every piece of it is committed
+                    while segment.queued and not self.state.error:
+                        self.state.cond.wait(0.1)
                 if segment.closed and end >= segment.durable:
-                    self._commit_position(segment, end)
+                    self._commit_position(segment, end, builder)
                     self._finish_segment(segment)
                 continue
-            done = self._write_until_done(segment, batch, end)
+            done = self._write_until_done(segment, batch, end, builder)
             if done is None:
                 return
             written, batch = done
@@ -683,13 +703,28 @@ class Pipe:
                 self._publish_metrics()
                 last_metrics = time.monotonic()
 
-    def _write_until_done(self, segment: Segment, piece: RawBatch, end: int) -> Any:
+    def _safe_offset(self, segment: Segment, end: int) -> int:
+        """Return the position a transaction writing the piece ending at `end` may record."""
+        with self.state.cond:
+            earlier = [e for e in segment.queued if e < end]
+            return end if all(e in segment.finished for e in earlier) else segment.committed
+
+    def _done(self, segment: Segment, end: int) -> None:
+        with self.state.cond:
+            segment.finished.add(end)
+            while segment.queued and segment.queued[0] in segment.finished:
+                segment.committed = max(segment.committed, segment.queued.pop(0))
+            segment.committed = max(segment.committed, end) if not segment.queued else segment.committed
+            self.state.cond.notify_all()
+
+    def _write_until_done(self, segment: Segment, piece: RawBatch, end: int, builder: BatchBuilder) -> Any:
         delay = 0.2
         while True:
             try:
-                written = write_piece(self.store, piece, self._builder, host=self.host, segment=segment.name,
-                                      offset=end, status=True)
-                segment.committed = end
+                written = write_piece(self.store, piece, builder, host=self.host, segment=segment.name,
+                                      offset=self._safe_offset(segment, end), status=True)
+                self._done(segment, end)
+                self.state.last_progress = time.monotonic()
                 if not self.state.db_ok:
                     logger.info("bounce-pipe: database reachable again")
                 self.state.db_ok = True
@@ -702,17 +737,15 @@ class Pipe:
                                    _first_line(error))
                 self.state.db_ok = False
                 self.engine.dispose()
-                if self.state.input_done and time.monotonic() > getattr(self, "_give_up", float("inf")):
+                if self.state.input_done and time.monotonic() - self.state.last_progress > SHUTDOWN_TIMEOUT:
                     return None
-                if self.state.input_done and not hasattr(self, "_give_up"):
-                    self._give_up = time.monotonic() + SHUTDOWN_TIMEOUT
                 time.sleep(delay)
                 delay = min(delay * 2, 30.0 if not self.state.input_done else 2.0)
 
-    def _commit_position(self, segment: Segment, end: int) -> None:
+    def _commit_position(self, segment: Segment, end: int, builder: BatchBuilder) -> None:
         if end <= segment.committed:
             return
-        self._write_until_done(segment, RawBatch(None, b"", end), end)
+        self._write_until_done(segment, RawBatch(None, b"", end), end, builder)
 
     def _publish_metrics(self) -> None:
         from prometheus_client import Gauge

@@ -73,7 +73,7 @@ def status(
         return
     table = [{"address": row["address"], "state": row["state"], "plan": row["plan"], "day": row["warmup_day"],
               "daily": row["daily_quota"], "hourly": row["hourly_quota"],
-              "lanes": " ".join(f"{SHORT.get(lane, lane)}{v['plan_day']}{'P' if v['paused'] else ''}"
+              "lanes": " ".join(f"{SHORT.get(lane, lane)}:{v['plan_day']}{'P' if v['paused'] else ''}"
                                 for lane, v in row["lanes"].items()),
               "last": ",".join(sorted({x["decision"] for x in row["last_decisions"]}))} for row in rows]
     print_table(table, ["address", "state", "plan", "day", "daily", "hourly", "lanes", "last"],
@@ -189,14 +189,14 @@ def _print_simulation(data: dict[str, Any]) -> None:
         summary = item["summary"]
         rows = []
         for day in item["days"]:
-            row = {"day": day["day"], "state": day["state"], "quota": day["quota"], "sent": day["sent"]}
+            row = {"day": day["day"], "quota": day["quota"], "sent": day["sent"]}
             for lane in LANES:
                 lane_row = day["lanes"].get(lane)
-                row[lane] = f"{lane_row['plan_day']} {lane_row['decision'][0].upper()}" if lane_row else "-"
-            row["events"] = "; ".join(day["events"])[:120]
+                row[SHORT[lane]] = f"{lane_row['plan_day']}{lane_row['decision'][0].upper()}" if lane_row else "-"
+            row["events"] = ("ACTIVE " if day["state"] == "ACTIVE" else "") + "; ".join(day["events"])[:100]
             rows.append(row)
-        print_table(rows, ["day", "state", "quota", "sent", *LANES, "events"],
-                    title=f"{summary['scenario']}: {summary['description']} (step, A/H/S/P/R)")
+        print_table(rows, ["day", "quota", "sent", *(SHORT[lane] for lane in LANES), "events"],
+                    title=f"{summary['scenario']}: {summary['description']} (lane step + A/H/S/P/R)")
         active = summary["active_from_day"]
         print_lines([f"{summary['scenario']}: ACTIVE from day {active}" if active else
                      f"{summary['scenario']}: still warming after {summary['days']} days",

@@ -61,12 +61,28 @@ def _copy_text(value: Any) -> str:
     return str(value).translate(_COPY_ESCAPES)
 
 
+def _converter(sample: Any) -> Any:
+    """Return a fast COPY-text converter for a column, chosen from a sample value's type."""
+    if isinstance(sample, bool):
+        return lambda v: "\\N" if v is None else ("t" if v else "f")
+    if isinstance(sample, int):
+        return lambda v: "\\N" if v is None else str(v)
+    if isinstance(sample, date | datetime):
+        return lambda v: "\\N" if v is None else v.isoformat()
+    if isinstance(sample, dict | list):
+        return lambda v: "\\N" if v is None else json.dumps(v).translate(_COPY_ESCAPES)
+    return _copy_text
+
+
 def _copy(session: Session, table: str, columns: list[str], rows: list[dict[str, Any]]) -> None:
     raw = session.connection().connection.driver_connection
+    samples = {column: next((row[column] for row in rows if row[column] is not None), None) for column in columns}
+    converters = [(column, _converter(samples[column])) for column in columns]
     with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
         for start in range(0, len(rows), 5000):
             chunk = rows[start:start + 5000]
-            copy.write("".join("\t".join([_copy_text(row[column]) for column in columns]) + "\n" for row in chunk))
+            copy.write("".join("\t".join([convert(row[column]) for column, convert in converters]) + "\n"
+                               for row in chunk))
 
 
 def bulk_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:

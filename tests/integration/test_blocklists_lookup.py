@@ -145,3 +145,25 @@ def test_dqs_key_queries_the_dqs_zone(server):
     assert result.zone.zone == "zen.spamhaus.org"
     assert (result.verdict.status, result.verdict.codes) == ("listed", ("127.0.0.4",))
     assert key not in str(result.to_dict())
+
+
+def test_pacer_never_exceeds_the_rate_in_any_one_second_window_even_after_a_stall():
+    import asyncio
+    import time as clock
+
+    from emailengine.blocklists.scan import _Pacer
+
+    pacer = _Pacer(40.0)
+
+    async def main():
+        async def send(index):
+            await pacer.wait()
+            if index == 10:
+                clock.sleep(0.2)  # the event loop stalls: late wake-ups must not burst past the cap
+
+        await asyncio.gather(*(send(index) for index in range(70)))
+
+    asyncio.run(main())
+    assert len(pacer.sent) == 70
+    assert pacer.peak_rate() <= 40
+    assert pacer.sent[-1] - pacer.sent[0] >= 1.0  # 70 sends at 40/s need more than a second

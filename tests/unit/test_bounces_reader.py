@@ -36,7 +36,7 @@ def build(data: bytes) -> Batch:
 def test_columns_are_mapped_by_header_name_not_position():
     a = (HEADER + "\r\nd,1715677923,o@x,a@example.net,2.0.0 (success),smtp;250 ok,mx (1.2.3.4),,203.0.113.10,"
          "vmta-a,<m@x>,c1,s1\r\n").encode()
-    reordered = ("type,rcpt,vmta,dlvSourceIp,timeLogged\r\nd,a@example.net,vmta-a,203.0.113.10,1715677923\r\n").encode()
+    reordered = (b"type,rcpt,vmta,dlvSourceIp,timeLogged\r\nd,a@example.net,vmta-a,203.0.113.10,1715677923\r\n")
     first, second = build(a), build(reordered)
     assert first.records == second.records == 1
     (key_a,), (key_b,) = first.stats, second.stats
@@ -52,8 +52,8 @@ def test_header_columns_case_insensitive_and_uids_by_suffix():
 
 
 def test_a_new_header_mid_stream_switches_the_map():
-    data = ("type,rcpt,timeLogged\r\nd,a@gmail.com,1715677923\r\n"
-            "type,timeLogged,rcpt,dlvSourceIp\r\nd,1715677924,b@yahoo.com,203.0.113.11\r\n").encode()
+    data = (b"type,rcpt,timeLogged\r\nd,a@gmail.com,1715677923\r\n"
+            b"type,timeLogged,rcpt,dlvSourceIp\r\nd,1715677924,b@yahoo.com,203.0.113.11\r\n")
     batch = build(data)
     assert batch.records == 2 and not batch.rejects
     lanes = sorted(key[2] for key in batch.stats)

@@ -133,7 +133,7 @@ def test_lane_allowance_and_hourly_quota():
 def test_retiring_quota_falls_every_day_to_zero():
     quotas = [d.retiring_quota(50_000, day, 7) for day in range(8)]
     assert quotas[0] < 50_000 and quotas[-1] == 0
-    assert all(b < a for a, b in zip(quotas, quotas[1:]))
+    assert all(b < a for a, b in zip(quotas, quotas[1:], strict=False))
 
 
 def test_normalise_shares_uses_measured_mix_only_with_enough_volume():
