@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     soft_bounce_window_days: int = Field(15, ge=1)
     bounce_batch_size: int = Field(5000, ge=1, le=100_000)
     bounce_flush_ms: int = Field(200, ge=10, le=1000, description="max time a record waits for commit")
+    bounce_fingerprint_days: int = Field(
+        90, ge=7, description="days of record fingerprints kept (re-imports of older files count again)"
+    )
 
     # --- PowerMTA and MailWizz (issue 4) ---
     pmta_managed_config: Path = Field(Path("/etc/pmta/ee-managed.conf"))

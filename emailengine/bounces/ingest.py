@@ -356,7 +356,7 @@ class Store:
             cursor.execute("ROLLBACK TO SAVEPOINT ee_raw")
             return None
         cursor.execute("RELEASE SAVEPOINT ee_raw")
-        cursor.execute("INSERT INTO bounce_fingerprints (ts, fp) SELECT DISTINCT ts, fp FROM ee_new ORDER BY ts, fp "
+        cursor.execute("INSERT INTO bounce_fingerprints (ts, fp) SELECT ts, fp FROM ee_new ORDER BY ts, fp "
                        "ON CONFLICT DO NOTHING")
         batch = Batch()
         if cursor.rowcount < valid:  # duplicates (stored before, or twice in this batch)

@@ -50,7 +50,7 @@ SYNC_INTERVAL = 0.05
 METRICS_INTERVAL = 15.0
 SHUTDOWN_TIMEOUT = 30.0
 JOB = "bounce-pipe"
-PG_WRITERS = int(os.environ.get("EE_BOUNCE_PIPE_WRITERS", "3"))  # tuning knob for benchmarks, not a setting
+PG_WRITERS = 3  # concurrent writer transactions on PostgreSQL (measured: 2 → 48 s, 3 → 42 s per 1M)
 _HEADER_LINE = re.compile(rb"(?:^|\n)(type,[^\n]*\n)")
 
 
@@ -447,6 +447,7 @@ class Pipe:
     def run(self) -> ImportResult:
         """Read stdin until EOF or SIGTERM, then flush, commit and return the totals."""
         self.spool.mkdir(parents=True, exist_ok=True)
+        threading.Thread(target=self._prune, name="bounce-prune", daemon=True).start()
         orphans = self._orphans()
         active = self._new_segment()
         self.state.segments = [*orphans, active]
@@ -476,6 +477,15 @@ class Pipe:
         self.rejects.close()
         self._publish_metrics()
         return self.state.result
+
+    def _prune(self) -> None:
+        try:
+            deleted = prune_fingerprints(self.engine, self.settings.bounce_fingerprint_days, time.time())
+            if deleted:
+                logger.info("bounce-pipe: pruned %d fingerprints older than %d days", deleted,
+                            self.settings.bounce_fingerprint_days)
+        except Exception as error:  # noqa: BLE001 - pruning is housekeeping; a later start retries
+            logger.warning("bounce-pipe: cannot prune fingerprints: %s", _first_line(error))
 
     def _guard(self, target: Callable[[], None]) -> Callable[[], None]:
         def run() -> None:
@@ -800,6 +810,17 @@ def run_pipe(settings: Settings, engine: Engine, stdin_fd: int = 0) -> ImportRes
 
 
 # ---------------------------------------------------------------- reads for health, metrics, stats
+
+
+def prune_fingerprints(engine: Engine, keep_days: int, now: float) -> int:
+    """Delete fingerprints of records older than keep_days (a primary-key range delete); return the count."""
+    from sqlalchemy import delete
+
+    from emailengine.db.models import BounceFingerprint
+
+    with engine.begin() as connection:
+        result = connection.execute(delete(BounceFingerprint).where(BounceFingerprint.ts < int(now) - keep_days * 86400))
+    return result.rowcount or 0
 
 
 def last_record_at(session: Session) -> datetime | None:

@@ -16,7 +16,16 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, case, delete, func, insert, select, update
 
-from emailengine.db.models import DeliveryStat, Ip, IpLane, Listing, WarmupDecision, WarmupPlan, utcnow
+from emailengine.db.models import (
+    DeliveryStat,
+    Ip,
+    IpEvent,
+    IpLane,
+    Listing,
+    WarmupDecision,
+    WarmupPlan,
+    utcnow,
+)
 from emailengine.errors import Conflict, NotFound, UsageError
 from emailengine.lifecycle import State
 from emailengine.logs import logger
@@ -61,16 +70,28 @@ def _copy_text(value: Any) -> str:
     return str(value).translate(_COPY_ESCAPES)
 
 
+def _escape(text: str) -> str:
+    # The common case has nothing to escape; checking first is several times faster than translate.
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        return text.translate(_COPY_ESCAPES)
+    return text
+
+
 def _converter(sample: Any) -> Any:
     """Return a fast COPY-text converter for a column, chosen from a sample value's type."""
     if isinstance(sample, bool):
         return lambda v: "\\N" if v is None else ("t" if v else "f")
     if isinstance(sample, int):
         return lambda v: "\\N" if v is None else str(v)
-    if isinstance(sample, date | datetime):
+    if isinstance(sample, datetime):
+        text = sample.isoformat()  # a tick stamps every row with the same time
+        return lambda v: "\\N" if v is None else (text if v is sample else v.isoformat())
+    if isinstance(sample, date):
         return lambda v: "\\N" if v is None else v.isoformat()
     if isinstance(sample, dict | list):
-        return lambda v: "\\N" if v is None else json.dumps(v).translate(_COPY_ESCAPES)
+        return lambda v: "\\N" if v is None else _escape(json.dumps(v, separators=(",", ":")))
+    if isinstance(sample, str):
+        return lambda v: "\\N" if v is None else _escape(v)
     return _copy_text
 
 
@@ -263,28 +284,46 @@ def start_warming(session: Session, ip: Ip, plan_day: int, settings: Settings,
     session.flush()
 
 
+def entry_step(from_state: str | None, warmup_day: int, settings: Settings) -> int:
+    """Return the step an IP entering WARMING starts at, by where it came from: a new IP at its
+    warmup_day (1 unless set), a rested one at EE_REWARM_DAY, a released one at
+    EE_QUARANTINE_REWARM_DAY, anything else at step 1."""
+    if from_state is None:
+        return max(1, warmup_day or 1)
+    return {State.RESTING.value: settings.rewarm_day,
+            State.QUARANTINE.value: settings.quarantine_rewarm_day}.get(from_state, 1)
+
+
 def _initialise_missing_lanes(session: Session, settings: Settings, plans: dict[str, Plan],
                               shares: Any) -> list[str]:
-    """Give every WARMING IP without lanes its lanes (IPs added by `ee ip add`); set-based."""
+    """Give every WARMING IP without lanes its lanes (IPs added by `ee ip add` or moved to WARMING
+    by `ee ip set-state`), at the step their last transition implies; set-based."""
+    from sqlalchemy.orm import aliased
+
     has_lanes = select(IpLane.ip_id).where(IpLane.ip_id == Ip.id).exists()
     rows = session.execute(
         select(Ip.id, Ip.address, Ip.pool, Ip.warmup_plan, Ip.warmup_day)
         .where(Ip.state == State.WARMING.value, ~has_lanes)
     ).all()
+    if not rows:
+        return []
+    ids = [row.id for row in rows]
+    event = aliased(IpEvent)
+    latest = select(func.max(event.id)).where(event.ip_id.in_(ids)).group_by(event.ip_id)
+    came_from = dict(session.execute(select(IpEvent.ip_id, IpEvent.from_state).where(IpEvent.id.in_(latest))).all())
     lane_rows: list[dict[str, Any]] = []
     ip_rows: list[dict[str, Any]] = []
     for ip_id, _address, pool, plan_name, warmup_day in rows:
         plan = _plan_for(plans, settings, plan_name)
         volumes = plan.volumes(pool_target(settings, pool))
-        day = min(max(1, warmup_day or 1), plan.length)
+        day = min(entry_step(came_from.get(ip_id), warmup_day, settings), plan.length)
         new = _lane_rows(ip_id, day, _shares(shares, settings, pool), volumes)
         lane_rows += new
         daily = sum(row["daily_quota"] for row in new)
         ip_rows.append({"id": ip_id, "warmup_plan": plan.name, "warmup_day": day, "daily_quota": daily,
                         "hourly_quota": d.hourly_quota(daily, settings.warmup_sending_hours)})
-    if lane_rows:
-        bulk_insert(session, IpLane, lane_rows)
-        bulk_update(session, Ip, ("id",), ip_rows)
+    bulk_insert(session, IpLane, lane_rows)
+    bulk_update(session, Ip, ("id",), ip_rows)
     return [row.address for row in rows]
 
 
@@ -362,9 +401,9 @@ def _figures_for_day(session: Session, day: date, window_days: int) -> dict[tupl
     figures = d.Figures
     for r in rows:
         lane = r[1] if r[1] in LANES else "other"
-        inputs = d.Inputs(figures(int(r[2]), int(r[3]), int(r[4]), int(r[5]), int(r[6]), int(r[7]), int(r[8])),
-                          figures(delivered=int(r[9]), complaints=int(r[10])),
-                          figures(int(r[11]), int(r[12]), 0, int(r[13]), int(r[14]), int(r[15]), int(r[16])))
+        # SUM over integer columns comes back as int on every backend (no conversion needed).
+        inputs = d.Inputs(figures(*r[2:9]), figures(delivered=r[9], complaints=r[10]),
+                          figures(r[11], r[12], 0, r[13], r[14], r[15], r[16]))
         key = (r[0], lane)
         if key in result:  # several unknown providers folded into "other"
             old = result[key]
@@ -516,6 +555,8 @@ def _promote(session: Session, settings: Settings, work: dict[int, _IpWork], act
         inventory.transition(session, ip, State.ACTIVE, f"finished warmup plan {item.plan.name} "
                              f"({item.plan.length} steps) with clean days", actor, job_run_id=job_run_id,
                              warmup_day=item.plan.length, daily_quota=daily, hourly_quota=hourly)
+        # Lanes describe a warmup in progress; a later return to WARMING starts fresh ones.
+        session.execute(delete(IpLane).where(IpLane.ip_id == ip.id))
         report.promoted.append(item.address)
         report.changed = True
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 
 from emailengine.bounces.sample import generate
 
@@ -12,7 +13,9 @@ DEMO_IPS = [("198.51.100.10", "vmta-10"), ("198.51.100.11", "vmta-11")]
 
 
 def accounting(count: int, seed: int = 7, **options: object) -> bytes:
-    """Return a generated accounting file of `count` records (header first)."""
+    """Return a generated accounting file of `count` records (header first), starting two days ago
+    (inside the fingerprint retention, outside `--since 24h`)."""
+    options.setdefault("start", int(time.time()) // 3600 * 3600 - 2 * 86400)
     return b"".join(generate(count, DEMO_IPS, seed, **options))
 
 

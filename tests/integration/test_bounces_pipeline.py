@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from emailengine.bounces.run import import_files, last_record_at, pipe_counters
+from emailengine.bounces import last_record_at, pipe_counters
+from emailengine.bounces.run import import_files
 from emailengine.config import load_settings
 from tests.fakes.bounces import TcpProxy, accounting
 
@@ -252,3 +253,24 @@ def test_database_down_mid_stream_loses_nothing_and_never_blocks_the_pipe(pg_url
     assert snapshot(engine)["fingerprints"] == 4000
     assert {k: int(v) for k, v in snapshot(engine)["by_type"].items()} == type_counts(data)
     engine.dispose()
+
+
+def test_fingerprints_older_than_the_retention_are_pruned(engine, tmp_path):
+    from emailengine.bounces.run import prune_fingerprints
+
+    path = tmp_path / "acct.csv"
+    path.write_bytes(accounting(300, seed=2, start=1_700_000_000))
+    import_files([path], settings_for(tmp_path), engine)
+    assert prune_fingerprints(engine, 90, 1_700_000_000 + 89 * 86400) == 0
+    assert prune_fingerprints(engine, 90, 1_700_000_000 + 91 * 86400) == 300
+    assert snapshot(engine)["fingerprints"] == 0
+
+
+def test_a_record_twice_in_one_file_counts_once(engine, tmp_path):
+    data = accounting(50, seed=8)
+    header, body = data.split(b"\r\n", 1)
+    path = tmp_path / "acct.csv"
+    path.write_bytes(header + b"\r\n" + body + body)
+    result = import_files([path], settings_for(tmp_path), engine)
+    assert (result.new, result.duplicates) == (50, 50)
+    assert {k: int(v) for k, v in snapshot(engine)["by_type"].items()} == type_counts(data)

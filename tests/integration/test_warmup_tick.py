@@ -175,3 +175,30 @@ def test_start_warming_is_the_public_entry_for_other_capabilities(engine, sessio
     session.commit()
     assert {row[0] for row in lanes(session, "192.0.2.1").values()} == {5}
     assert ip.warmup_day == 5 and ip.daily_quota > 0
+
+
+def test_lanes_go_at_graduation_and_a_manual_rewarm_starts_at_the_rewarm_day(engine, session, calls):
+    session.add(WarmupPlan(name="tiny", description="", floor=10, target_daily=None, fractions=[0.5, 1.0],
+                           builtin=False, created_by="t"))
+    session.commit()
+    add_ip(session, "192.0.2.1", plan="tiny")
+    tick(engine, today())
+    for offset in range(2):
+        send_allowance(session, "192.0.2.1", today() + timedelta(days=offset))
+        tick(engine, today() + timedelta(days=offset + 1))
+    assert lanes(session, "192.0.2.1") == {}
+    set_state(session, "192.0.2.1", State.RETIRING)
+    set_state(session, "192.0.2.1", State.RESTING)
+    set_state(session, "192.0.2.1", State.WARMING)  # what `ee ip set-state` does: no lanes yet
+    report = tick(engine, today() + timedelta(days=2))
+    assert report.initialised == ["192.0.2.1"]
+    expected = min(load_settings().rewarm_day, 2)  # the plan has 2 steps
+    assert {row[0] for row in lanes(session, "192.0.2.1").values()} == {expected}
+
+
+def test_entry_step_depends_on_where_the_ip_came_from():
+    settings = load_settings()
+    assert run.entry_step(None, 3, settings) == 3
+    assert run.entry_step("RESTING", 1, settings) == settings.rewarm_day
+    assert run.entry_step("QUARANTINE", 1, settings) == settings.quarantine_rewarm_day
+    assert run.entry_step("STANDBY", 9, settings) == 1

@@ -1,0 +1,31 @@
+"""Bounce pipeline: PowerMTA accounting → classified records → counters, suppressions, outbox.
+
+Start here: reader.py (CSV records, pure) → classify.py (the one rule table, pure) →
+ingest.py (batches and the one-transaction writes) → run.py (pipe, spool, import, stats: the I/O).
+CLI: emailengine/cli/bounces.py. Docs: docs/bounces.md.
+
+For `ee health` and metrics: `last_record_at(session)` and `pipe_counters(session)` below.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from sqlalchemy.orm import Session
+
+
+def last_record_at(session: Session) -> datetime | None:
+    """Return the newest record time any `ee bounce-pipe` committed (all hosts), or None."""
+    from emailengine.bounces.run import last_record_at as newest
+
+    return newest(session)
+
+
+def pipe_counters(session: Session) -> dict[str, Any]:
+    """Return {"records", "rejects", "duplicates", "last_record_at", "hosts": {host: {...}}}."""
+    from emailengine.bounces.run import pipe_counters as counters
+
+    return counters(session)
