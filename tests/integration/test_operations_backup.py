@@ -4,13 +4,14 @@ database in custom format with retention, and the documented restore (DEPLOY.md)
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import uuid
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+
+from tests.fakes.tools import require_tools
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "systemd" / "ee-backup.sh"
@@ -20,8 +21,7 @@ PG_URL = os.environ.get("EE_TEST_DATABASE_URL", "")
 @pytest.fixture
 def databases():
     """Two fresh PostgreSQL databases (source and restore target), dropped afterwards."""
-    if not shutil.which("pg_dump") or not shutil.which("pg_restore"):
-        pytest.skip("pg_dump/pg_restore not installed (postgresql-client)")
+    require_tools("pg_dump", "pg_restore", package="postgresql-client")
     admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     names = [f"ee_backup_{uuid.uuid4().hex[:10]}", f"ee_restore_{uuid.uuid4().hex[:10]}"]
     with admin.connect() as connection:

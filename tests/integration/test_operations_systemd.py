@@ -5,13 +5,13 @@ passes on this checkout when those tools are installed."""
 from __future__ import annotations
 
 import configparser
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from emailengine.health_rules import JOBS
+from tests.fakes.tools import require_tools
 
 ROOT = Path(__file__).resolve().parents[2]
 SYSTEMD = ROOT / "systemd"
@@ -56,8 +56,7 @@ def test_timers_equal_the_job_table_with_exact_schedules():
 
 
 def test_calendar_expressions_are_valid_utc_schedules():
-    if shutil.which("systemd-analyze") is None:
-        pytest.skip("systemd-analyze not installed")
+    require_tools("systemd-analyze", package="systemd")
     for _command, schedule in DESIGN_SCHEDULES.values():
         result = subprocess.run(["systemd-analyze", "calendar", schedule], capture_output=True, text=True)
         assert result.returncode == 0, result.stderr
@@ -86,9 +85,7 @@ def test_every_scheduled_command_exists(cli):
 
 
 def test_check_ops_script_passes():
-    tools = ("promtool", "amtool", "systemd-analyze")
-    if not all(shutil.which(tool) for tool in tools):
-        pytest.skip(f"needs {', '.join(tools)} (Debian: prometheus, prometheus-alertmanager, systemd)")
+    require_tools("promtool", "amtool", "systemd-analyze", package="prometheus, prometheus-alertmanager, systemd")
     result = subprocess.run([str(ROOT / ".ci" / "check-ops.sh")], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert result.stdout.count("ok   ee-") == len(DESIGN_SCHEDULES) + 1
