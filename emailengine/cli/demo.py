@@ -26,6 +26,12 @@ def demo(
     from emailengine.cli._shared import print_table
     from emailengine.db.engine import get_engine
 
+    import logging
+    import os
+
+    if os.environ.get("EE_DEBUG") != "1":
+        # The demo prints what happens; the jobs' info logs would only repeat it.
+        logging.getLogger("emailengine").setLevel(logging.WARNING)
     workdir, url = demo_module.prepare_environment(db.resolve() if db else None)
     console = Console(file=io.StringIO()) if as_json else Console()
 

@@ -106,3 +106,23 @@ def test_lock_on_sqlite_is_a_file_lock_that_dies_with_the_process(sqlite_url, tm
             assert not second
     with job_lock(engine, "x", tmp_path) as again:
         assert again
+
+
+def test_a_failing_job_alerts_once_per_dedupe_window(use_db, monkeypatch):
+    from emailengine.config import get_settings
+    from emailengine.jobs import run_job
+    from emailengine.standins.telegram import TelegramStandIn
+
+    with TelegramStandIn() as bot:
+        monkeypatch.setenv("EE_TELEGRAM_API_URL", bot.url)
+        monkeypatch.setenv("EE_TELEGRAM_BOT_TOKEN", bot.token)
+        monkeypatch.setenv("EE_TELEGRAM_CHAT_ID", "42")
+        get_settings.cache_clear()
+        for _ in range(2):
+            with run_job("demo-job") as ctx:
+                ctx.problem("198.51.100.7 could not be processed")
+        with run_job("demo-job"):
+            pass
+    assert len(bot.messages) == 1
+    text = bot.messages[0]["text"]
+    assert "demo-job" in text and "failed" in text and "198.51.100.7" in text
