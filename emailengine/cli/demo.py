@@ -19,15 +19,14 @@ def demo(
 ) -> None:
     """Show every capability working on a throw-away SQLite database (never the operator's)."""
     import io
+    import logging
+    import os
 
     from rich.console import Console
 
     from emailengine import demo as demo_module
     from emailengine.cli._shared import print_table
     from emailengine.db.engine import get_engine
-
-    import logging
-    import os
 
     if os.environ.get("EE_DEBUG") != "1":
         # The demo prints what happens; the jobs' info logs would only repeat it.
