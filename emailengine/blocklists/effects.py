@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from emailengine.alerts import Alert
 from emailengine.blocklists.scan import Result
 from emailengine.blocklists.verdict import ZoneHealth
 from emailengine.lifecycle import State, can_transition
@@ -39,18 +40,6 @@ class OpenListing:
     zone: str
     tier: str
 
-
-@dataclass(frozen=True)
-class Alert:
-    """Arguments for alerts.send_alert."""
-
-    key: str
-    title: str
-    text: str
-    severity: str = "warning"
-    ip: str | None = None
-    domain: str | None = None
-    action: str = ""
 
 
 @dataclass(frozen=True)

@@ -18,13 +18,13 @@ from __future__ import annotations
 import hmac
 import json
 import math
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from emailengine.integrations.mailwizz.api import signature_1x
+from emailengine.standins._http import LoopbackHTTPServer
 
 PUBLIC_FIELDS = ("server_id", "type", "name", "hostname", "status")
 
@@ -38,7 +38,7 @@ def sample_servers() -> list[dict[str, Any]]:
     ]
 
 
-class MailWizzApiStandin:
+class MailWizzApiStandin(LoopbackHTTPServer):
     def __init__(self, version: int = 2, public_key: str = "a" * 40, private_key: str = "b" * 40,
                  servers: list[dict[str, Any]] | None = None, max_skew: int = 900) -> None:
         self.version = version
@@ -51,12 +51,10 @@ class MailWizzApiStandin:
         self.unsubscribed: list[str] = []
         # email_message_id (no angle brackets) → campaign_uid, list_uid, subscriber_uid, status
         self.delivery_logs: dict[str, dict[str, str]] = {}
-        self._server: ThreadingHTTPServer | None = None
 
     @property
     def url(self) -> str:
-        assert self._server is not None, "not started"
-        return f"http://127.0.0.1:{self._server.server_address[1]}/api"
+        return f"{self.base_url}/api"
 
     # ---- auth ----
     def authorised(self, method: str, path: str, headers: dict[str, str], form: dict[str, str]) -> str | None:
@@ -130,7 +128,7 @@ class MailWizzApiStandin:
         return 201, {"status": "success"}
 
     # ---- server ----
-    def start(self) -> MailWizzApiStandin:
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
         standin = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -152,21 +150,8 @@ class MailWizzApiStandin:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
+        return Handler
 
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> MailWizzApiStandin:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def _public(server: dict[str, Any]) -> dict[str, Any]:

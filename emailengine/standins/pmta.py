@@ -16,11 +16,12 @@ import hmac
 import json
 import stat
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from emailengine.standins._http import LoopbackHTTPServer
 
 MODES = ("ok", "garbage", "unhealthy", "error", "nodata")
 
@@ -37,7 +38,7 @@ def sample_queues() -> list[dict[str, Any]]:
     ]
 
 
-class PmtaApiStandin:
+class PmtaApiStandin(LoopbackHTTPServer):
     """The management API stand-in; thread-backed, loopback only."""
 
     def __init__(self, queues: list[dict[str, Any]] | None = None, api_key: str | None = None,
@@ -47,13 +48,10 @@ class PmtaApiStandin:
         self.mode = mode
         self.host_name = host_name
         self.requests: list[str] = []
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
-        assert self._server is not None, "not started"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self.base_url
 
     def status_document(self) -> dict[str, Any]:
         rcp = sum(int(q.get("rcp", 0)) for q in self.queues)
@@ -95,7 +93,7 @@ class PmtaApiStandin:
             return 200, "application/json", json.dumps({"status": "success"}).encode()
         return 200, "application/json", json.dumps({"data": data, "status": "success", "message": ""}).encode()
 
-    def start(self) -> PmtaApiStandin:
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
         standin = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -110,22 +108,8 @@ class PmtaApiStandin:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        return self
+        return Handler
 
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> PmtaApiStandin:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def write_fake_pmta(bin_dir: Path, state_dir: Path) -> Path:

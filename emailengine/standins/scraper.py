@@ -17,9 +17,11 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
+
+from emailengine.standins._http import LoopbackHTTPServer
 
 
 @dataclass
@@ -31,7 +33,7 @@ class RecordedRequest:
 
 
 @dataclass
-class ScraperStandIn:
+class ScraperStandIn(LoopbackHTTPServer):
     """Start with `.start()`, point EE_SCRAPER_URL at `.url`, `.stop()` at the end."""
 
     keys: list[Any] | None = None  # list[KeyData]: verify signatures when given
@@ -58,38 +60,19 @@ class ScraperStandIn:
         self._seen_jtis: set[str] = set()
         self._lock = threading.Lock()
         self._rng = random.Random(self.seed)  # noqa: S311 - chaos, not crypto
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
-        assert self._server is not None  # noqa: S101 - programming error to ask before start()
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/webhooks/ee"
+        return f"{self.base_url}/webhooks/ee"
 
-    def start(self) -> ScraperStandIn:
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
         standin = self
 
         class Handler(_Handler):
             owner = standin
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="scraper-standin", daemon=True)
-        self._thread.start()
-        return self
+        return Handler
 
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> ScraperStandIn:
-        return self.start()
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
 
     def next_behaviour(self) -> str:
         with self._lock:

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+from emailengine.standins._http import LoopbackHTTPServer
 
-class TelegramStandIn:
+
+class TelegramStandIn(LoopbackHTTPServer):
     """A threaded HTTP server on 127.0.0.1 that records the messages it is sent."""
 
     def __init__(self, token: str = "123456:TEST-token") -> None:  # noqa: S107 - a fake bot token
@@ -29,15 +31,11 @@ class TelegramStandIn:
         self._retry_after = 1
         self._failures = 0
         self._failure_status = 500
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
         """Return the base URL to use as EE_TELEGRAM_API_URL."""
-        assert self._server is not None, "start() the stand-in first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self.base_url
 
     def rate_limit(self, count: int, retry_after: int = 1) -> None:
         """Answer the next `count` requests with 429 and retry_after seconds."""
@@ -69,8 +67,7 @@ class TelegramStandIn:
             self.messages.append(body)
             return 200, {"ok": True, "result": {"message_id": len(self.messages), "text": body["text"]}}
 
-    def start(self) -> TelegramStandIn:
-        """Start serving on a free loopback port; return self."""
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
         stand_in = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -91,20 +88,5 @@ class TelegramStandIn:
             def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - silence
                 return
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        return self
+        return Handler
 
-    def stop(self) -> None:
-        """Stop serving."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> TelegramStandIn:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

@@ -8,9 +8,11 @@ and EE_WARMUP_IDLE_RESTART_DAYS idle days restart the lane at step 1.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -89,6 +91,16 @@ class Thresholds:
             pause_days=s.warmup_pause_days, idle_grace_days=s.warmup_idle_grace_days,
             idle_restart_days=s.warmup_idle_restart_days,
         )
+
+    @cached_property
+    def floors(self) -> tuple[float, float, float, float, int]:
+        """The lowest limit of each signal (hard-bounce, complaint, block, deferral rate,
+        reputation-coded deferrals): a value below it triggers no rule at all (decide_row's fast path)."""
+        return (min(self.hard_pause, self.hard_step_back, self.hard_hold),
+                min(self.complaint_pause, self.complaint_hold),
+                min(self.block_step_back, self.block_hold),
+                min(self.deferral_step_back, self.deferral_hold),
+                min(self.rep_deferred_step_back, self.rep_deferred_hold))
 
 
 @dataclass(slots=True)
@@ -315,6 +327,101 @@ def _idle(state: LaneState, volumes: Sequence[int], t: Thresholds, figures: dict
                         replace(idled, plan_day=max(1, target)), figures)
     return Decision(HOLD, f"idle day {idle}: nothing sent, no change", idled, figures)
 
+
+
+# ---- the same decision over plain values (the tick's hot path) -----------------------------
+
+NO_COUNTS = (0,) * 15
+
+
+def _json_rate(value: float | None) -> str:
+    return "null" if value is None else repr(round(value, 6))
+
+
+def decide_row(lane: str, plan_day: int, sending_days: int, idle_days: int, paused: bool, allowance: int,
+               counts: Sequence[int] | None, listing_tiers: tuple[str, ...], volumes: Sequence[int],
+               t: Thresholds) -> tuple[Decision, str]:
+    """Return exactly what decide() returns for the lane, for plain values instead of objects:
+    (the Decision, its figures as compact JSON text, i.e. json.dumps(figures, separators=(",", ":"))).
+    The Decision's figures dict may be left empty: the JSON text is the record.
+
+    counts: the day's delivered, deferred, rep_deferred, hard, soft, block, complaints; the day
+    before's delivered, complaints; the window's delivered, deferred, hard, soft, block,
+    complaints — or None when the lane has no figures at all.
+
+    Lanes that are not paused, not listed and either idle or triggering no rule (the vast
+    majority) are decided here without building Inputs, rate dicts and finding lists; every other
+    lane goes through decide() itself. Equality with decide() is property-tested.
+    """
+    c = NO_COUNTS if counts is None else counts
+    if paused or listing_tiers:
+        return _decide_full(lane, plan_day, sending_days, idle_days, paused, allowance, c, listing_tiers, volumes, t)
+    delivered, deferred, rep, hard, soft, block, complaints = c[0], c[1], c[2], c[3], c[4], c[5], c[6]
+    w_delivered, w_deferred, w_hard, w_soft, w_block, w_complaints = c[9], c[10], c[11], c[12], c[13], c[14]
+    min_attempts, min_delivered, min_events = t.min_attempts, t.min_delivered, t.min_events
+    attempts = delivered + hard + soft + block
+    w_attempts = w_delivered + w_hard + w_soft + w_block
+    tried, w_tried = attempts + deferred, w_attempts + w_deferred
+    # The same expressions as judged_rate() and _pair(), so the same floats come out.
+    hard_rate = hard / attempts if attempts and (attempts >= min_attempts or hard >= min_events) else None
+    hard_w = w_hard / w_attempts if attempts < min_attempts and w_attempts >= min_attempts else None
+    complaint_rate = (complaints / delivered if delivered and (delivered >= min_delivered or complaints >= min_events)
+                      else None)
+    complaint_w = w_complaints / w_delivered if delivered < min_delivered and w_delivered >= min_delivered else None
+    block_rate = block / attempts if attempts and (attempts >= min_attempts or block >= min_events) else None
+    block_w = w_block / w_attempts if attempts < min_attempts and w_attempts >= min_attempts else None
+    deferral_rate = deferred / tried if tried and (tried >= min_attempts or deferred >= min_events) else None
+    deferral_w = w_deferred / w_tried if tried < min_attempts and w_tried >= min_attempts else None
+    if attempts:
+        hard_floor, complaint_floor, block_floor, deferral_floor, rep_floor = t.floors
+        pooled = attempts < min_attempts or delivered < min_delivered
+        if ((hard_rate is not None and hard_rate >= hard_floor)
+                or (complaint_rate is not None and complaint_rate >= complaint_floor)
+                or (block_rate is not None and block_rate >= block_floor)
+                or (deferral_rate is not None and deferral_rate >= deferral_floor)
+                or (pooled and ((hard_w is not None and hard_w >= hard_floor)
+                                or (complaint_w is not None and complaint_w >= complaint_floor)
+                                or (block_w is not None and block_w >= block_floor)
+                                or (deferral_w is not None and deferral_w >= deferral_floor)))
+                or (rep >= rep_floor and lane in BIG_LANES)):
+            return _decide_full(lane, plan_day, sending_days, idle_days, paused, allowance, c, listing_tiers,
+                                volumes, t)
+    text = "".join((
+        f'{{"delivered":{delivered},"deferred":{deferred},"rep_deferred":{rep},"hard":{hard},"soft":{soft},'
+        f'"block":{block},"complaints":{complaints},"sent":{attempts},"allowance":{allowance},"sent_ratio":',
+        repr(round(attempts / allowance, 4)) if allowance else "null",
+        ',"hard_rate":', _json_rate(hard_rate),
+        "" if hard_w is None else ',"hard_rate_window":' + _json_rate(hard_w),
+        ',"complaint_rate":', _json_rate(complaint_rate),
+        "" if complaint_w is None else ',"complaint_rate_window":' + _json_rate(complaint_w),
+        ',"block_rate":', _json_rate(block_rate),
+        "" if block_w is None else ',"block_rate_window":' + _json_rate(block_w),
+        ',"deferral_rate":', _json_rate(deferral_rate),
+        "" if deferral_w is None else ',"deferral_rate_window":' + _json_rate(deferral_w),
+        "}",
+    ))
+    if not attempts:
+        return _idle(LaneState(plan_day, sending_days, idle_days, paused, allowance), volumes, t, {}), text
+    # No rule fired: the tail of decide().
+    sending = LaneState(plan_day, sending_days + 1, 0, paused, allowance)
+    needed = math.ceil(t.min_sent_ratio * allowance)
+    if attempts < needed:
+        rule = f"insufficient volume: sent {attempts} < {needed} ({t.min_sent_ratio:.0%} of {allowance})"
+        return Decision(HOLD, rule, sending, {}, sent=True), text
+    if plan_day > len(volumes):
+        return Decision(HOLD, "plan complete; clean day", sending, {}, sent=True), text
+    rule = "clean day, sent enough" if plan_day < len(volumes) else "last step passed clean: plan complete"
+    return Decision(ADVANCE, rule, LaneState(plan_day + 1, sending_days + 1, 0, paused, allowance), {},
+                    sent=True), text
+
+
+def _decide_full(lane: str, plan_day: int, sending_days: int, idle_days: int, paused: bool, allowance: int,
+                 c: Sequence[int], listing_tiers: tuple[str, ...], volumes: Sequence[int],
+                 t: Thresholds) -> tuple[Decision, str]:
+    inputs = Inputs(Figures(c[0], c[1], c[2], c[3], c[4], c[5], c[6]), Figures(delivered=c[7], complaints=c[8]),
+                    Figures(c[9], c[10], 0, c[11], c[12], c[13], c[14]), listing_tiers)
+    decision = decide(lane, LaneState(plan_day, sending_days, idle_days, paused, allowance), inputs, volumes, t)
+    return decision, json.dumps(decision.figures, separators=(",", ":"))
 
 # ---- from lanes to the IP -----------------------------------------------------------------
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -95,15 +97,19 @@ def _converter(sample: Any) -> Any:
     return _copy_text
 
 
-def _copy(session: Session, table: str, columns: list[str], rows: list[dict[str, Any]]) -> None:
+def _copy_lines(session: Session, table: str, columns: list[str], lines: list[str]) -> None:
+    """COPY ready-made lines (COPY text format, each ending in a newline) into a table."""
     raw = session.connection().connection.driver_connection
+    with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for start in range(0, len(lines), 5000):
+            copy.write("".join(lines[start:start + 5000]))
+
+
+def _copy(session: Session, table: str, columns: list[str], rows: list[dict[str, Any]]) -> None:
     samples = {column: next((row[column] for row in rows if row[column] is not None), None) for column in columns}
     converters = [(column, _converter(samples[column])) for column in columns]
-    with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-        for start in range(0, len(rows), 5000):
-            chunk = rows[start:start + 5000]
-            copy.write("".join("\t".join([convert(row[column]) for column, convert in converters]) + "\n"
-                               for row in chunk))
+    _copy_lines(session, table, columns, ["\t".join([convert(row[column]) for column, convert in converters]) + "\n"
+                                          for row in rows])
 
 
 def bulk_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
@@ -123,9 +129,18 @@ def bulk_update(session: Session, model: Any, keys: tuple[str, ...], rows: list[
     if not _is_postgres(session):
         session.execute(update(model), rows)
         return
+    columns = list(rows[0])
+    samples = {column: next((row[column] for row in rows if row[column] is not None), None) for column in columns}
+    converters = [(column, _converter(samples[column])) for column in columns]
+    _update_from_lines(session, model.__tablename__, keys, columns,
+                       ["\t".join([convert(row[column]) for column, convert in converters]) + "\n" for row in rows])
+
+
+def _update_from_lines(session: Session, table: str, keys: tuple[str, ...], columns: list[str],
+                       lines: list[str]) -> None:
+    """PostgreSQL: update rows by key from COPY text lines (a temporary table and one UPDATE ... FROM)."""
     from sqlalchemy import text
 
-    table, columns = model.__tablename__, list(rows[0])
     temporary = f"ee_tmp_{table}"
     listed = ", ".join(columns)
     assignments = ", ".join(f"{column} = t.{column}" for column in columns if column not in keys)
@@ -133,7 +148,7 @@ def bulk_update(session: Session, model: Any, keys: tuple[str, ...], rows: list[
     # Table and column names come from the models, never from input.
     session.execute(text(f"CREATE TEMP TABLE {temporary} ON COMMIT DROP AS "  # noqa: S608
                          f"SELECT {listed} FROM {table} WITH NO DATA"))
-    _copy(session, temporary, columns, rows)
+    _copy_lines(session, temporary, columns, lines)
     session.execute(text(f"UPDATE {table} SET {assignments} FROM {temporary} t WHERE {matches}"))  # noqa: S608
     session.execute(text(f"DROP TABLE {temporary}"))
 
@@ -336,7 +351,9 @@ class TickReport:
     dry_run: bool
     days: list[date] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
-    rows: list[dict[str, Any]] = field(default_factory=list)  # warmup_decisions rows written
+    # warmup_decisions rows written: (ip id, day, lane, plan_day_before, plan_day_after, decision,
+    # rule, figures as JSON text); plain tuples because a tick writes 60,000 of them for 10,000 IPs.
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
     addresses: dict[int, str] = field(default_factory=dict)
     initialised: list[str] = field(default_factory=list)
     promoted: list[str] = field(default_factory=list)
@@ -350,10 +367,9 @@ class TickReport:
     @property
     def decisions(self) -> list[dict[str, Any]]:
         """The decisions of this tick as plain data (IP address instead of id)."""
-        return [{"ip": self.addresses.get(row["ip_id"], str(row["ip_id"])), "day": row["day"], "lane": row["lane"],
-                 "decision": row["decision"], "plan_day_before": row["plan_day_before"],
-                 "plan_day_after": row["plan_day_after"], "rule": row["rule"], "figures": row["figures"]}
-                for row in self.rows]
+        return [{"ip": self.addresses.get(ip_id, str(ip_id)), "day": day, "lane": lane, "decision": decision,
+                 "plan_day_before": before, "plan_day_after": after, "rule": rule, "figures": json.loads(figures)}
+                for ip_id, day, lane, before, after, decision, rule, figures in self.rows]
 
     def to_dict(self) -> dict[str, Any]:
         return {"run_date": self.run_date, "dry_run": self.dry_run, "judged_days": self.days,
@@ -372,17 +388,21 @@ class _IpWork:
     shares: dict[str, float]
     first_day: date
     quota_before: int
-    lanes: dict[str, dict[str, Any]]
+    # lane -> [plan_day, sending_days, idle_days, last_sent_day, paused, daily_quota] (the _L* indexes)
+    lanes: dict[str, list[Any]]
     graduated: bool = False
 
 
-_NOTHING = d.Inputs(day=d.Figures())
+_LANE_COLUMNS = ("plan_day", "sending_days", "idle_days", "last_sent_day", "paused", "daily_quota")
+_LPLAN, _LSENDING, _LIDLE, _LLAST, _LPAUSED, _LQUOTA = range(6)
 _PREVIOUS = ("delivered", "complaints")  # the day before: only the two-days-running complaint rule
 _WINDOW = ("delivered", "deferred", "hard", "soft", "block", "complaints")
+_LANE_SET = frozenset(LANES)
 
 
-def _figures_for_day(session: Session, day: date, window_days: int) -> dict[tuple[int, str], d.Inputs]:
-    """Return {(ip id, lane): Inputs} for WARMING IPs: the day, the day before, and the window."""
+def _figures_for_day(session: Session, day: date, window_days: int) -> dict[tuple[int, str], tuple[int, ...]]:
+    """Return {(ip id, lane): counts} for WARMING IPs, counts as decide.decide_row takes them: the
+    day's counters, the day before's delivered and complaints, the window's counters."""
     start = day - timedelta(days=window_days - 1)
     previous = day - timedelta(days=1)
 
@@ -390,25 +410,23 @@ def _figures_for_day(session: Session, day: date, window_days: int) -> dict[tupl
         return [func.coalesce(func.sum(case((condition, getattr(DeliveryStat, name)), else_=0)), 0)
                 for name in names]
 
-    rows = session.execute(
+    # Core rows through the session's connection: the ORM result machinery costs more than the query.
+    rows = session.connection().execute(
         select(Ip.id, DeliveryStat.provider, *summed(_COUNTERS, DeliveryStat.day == day),
                *summed(_PREVIOUS, DeliveryStat.day == previous), *summed(_WINDOW, DeliveryStat.day >= start))
         .join(Ip, Ip.address == DeliveryStat.source_ip)
         .where(Ip.state == State.WARMING.value, DeliveryStat.day.between(min(start, previous), day))
         .group_by(Ip.id, DeliveryStat.provider)
     ).all()
-    result: dict[tuple[int, str], d.Inputs] = {}
-    figures = d.Figures
+    result: dict[tuple[int, str], tuple[int, ...]] = {}
+    known = _LANE_SET
     for r in rows:
-        lane = r[1] if r[1] in LANES else "other"
         # SUM over integer columns comes back as int on every backend (no conversion needed).
-        inputs = d.Inputs(figures(*r[2:9]), figures(delivered=r[9], complaints=r[10]),
-                          figures(r[11], r[12], 0, r[13], r[14], r[15], r[16]))
-        key = (r[0], lane)
+        key = (r[0], r[1] if r[1] in known else "other")
+        counts = tuple(r[2:])
         if key in result:  # several unknown providers folded into "other"
-            old = result[key]
-            inputs = d.Inputs(old.day + inputs.day, old.previous + inputs.previous, old.window + inputs.window)
-        result[key] = inputs
+            counts = tuple(a + b for a, b in zip(result[key], counts, strict=True))
+        result[key] = counts
     return result
 
 
@@ -422,8 +440,10 @@ def _open_listing_tiers(session: Session) -> dict[str, tuple[str, ...]]:
 
 
 def _load_warming(session: Session, settings: Settings, plans: dict[str, Plan], shares: Any, run_date: date) -> dict[int, _IpWork]:
+    session.flush()  # the reads below go through the connection, past the ORM's autoflush
+    connection = session.connection()
     oldest = run_date - timedelta(days=settings.warmup_catchup_max_days)
-    last_decided = dict(session.execute(
+    last_decided = dict(connection.execute(
         select(WarmupDecision.ip_id, func.max(WarmupDecision.day))
         .join(Ip, Ip.id == WarmupDecision.ip_id)
         .where(Ip.state == State.WARMING.value, WarmupDecision.day >= oldest - timedelta(days=1))
@@ -431,10 +451,10 @@ def _load_warming(session: Session, settings: Settings, plans: dict[str, Plan], 
     ).all())
     work: dict[int, _IpWork] = {}
     volumes: dict[tuple[str, int], list[int]] = {}
-    for ip_id, address, pool, plan_name, state_since, daily in session.execute(
+    for ip_id, address, pool, plan_name, state_since, daily in connection.execute(
         select(Ip.id, Ip.address, Ip.pool, Ip.warmup_plan, Ip.state_since, Ip.daily_quota)
         .where(Ip.state == State.WARMING.value)
-    ):
+    ).all():
         first = max(state_since.astimezone(UTC).date(), oldest)
         if ip_id in last_decided:
             first = max(first, last_decided[ip_id] + timedelta(days=1))
@@ -448,52 +468,99 @@ def _load_warming(session: Session, settings: Settings, plans: dict[str, Plan], 
                               _shares(shares, settings, pool), first, daily, {})
     if not work:
         return work
-    for row in session.execute(
+    for row in connection.execute(
         select(IpLane.ip_id, IpLane.lane, IpLane.plan_day, IpLane.sending_days, IpLane.idle_days,
                IpLane.last_sent_day, IpLane.paused, IpLane.daily_quota)
         .join(Ip, Ip.id == IpLane.ip_id).where(Ip.state == State.WARMING.value)
-    ):
-        if row.ip_id in work:
-            work[row.ip_id].lanes[row.lane] = {
-                "plan_day": row.plan_day, "sending_days": row.sending_days, "idle_days": row.idle_days,
-                "last_sent_day": row.last_sent_day, "paused": row.paused, "daily_quota": row.daily_quota}
+    ).all():
+        item = work.get(row[0])
+        if item is not None:
+            item.lanes[row[1]] = [row[2], row[3], row[4], row[5], bool(row[6]), row[7]]
     return work
 
 
-def _judge_day(item: _IpWork, day: date, figures: dict[tuple[int, str], d.Inputs],
-               listings: tuple[str, ...], t: d.Thresholds, report: TickReport, now: datetime) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
+def _judge_day(item: _IpWork, day: date, figures: dict[tuple[int, str], tuple[int, ...]],
+               listings: tuple[str, ...], t: d.Thresholds, report: TickReport) -> list[tuple[Any, ...]]:
+    rows: list[tuple[Any, ...]] = []
     notable: list[str] = []
+    counts, ip_id, volumes, shares = report.counts, item.ip_id, item.volumes, item.shares
+    allowance, decide_row = d.lane_allowance, d.decide_row
     for lane in LANES:
         current = item.lanes.get(lane)
         if current is None:
             continue
-        state = d.LaneState(current["plan_day"], current["sending_days"], current["idle_days"], current["paused"],
-                            current["daily_quota"])
-        inputs = figures.get((item.ip_id, lane), _NOTHING)
-        if listings:
-            inputs = d.Inputs(inputs.day, inputs.previous, inputs.window, listings)
-        decision = d.decide(lane, state, inputs, item.volumes, t)
-        new = decision.state
-        current["plan_day"], current["sending_days"] = new.plan_day, new.sending_days
-        current["idle_days"], current["paused"] = new.idle_days, new.paused
-        current["daily_quota"] = d.lane_allowance(new.plan_day, new.paused, item.shares[lane], item.volumes)
+        before = current[_LPLAN]
+        decision, figures_json = decide_row(lane, before, current[_LSENDING], current[_LIDLE], current[_LPAUSED],
+                                            current[_LQUOTA], figures.get((ip_id, lane)), listings, volumes, t)
+        new, action = decision.state, decision.action
+        current[_LPLAN], current[_LSENDING], current[_LIDLE] = new.plan_day, new.sending_days, new.idle_days
+        current[_LPAUSED] = new.paused
+        current[_LQUOTA] = allowance(new.plan_day, new.paused, shares[lane], volumes)
         if decision.sent:
-            current["last_sent_day"] = day
-        report.counts[decision.action] = report.counts.get(decision.action, 0) + 1
-        row = {"ip_id": item.ip_id, "day": day, "lane": lane, "plan_day_before": state.plan_day,
-               "plan_day_after": new.plan_day, "decision": decision.action, "rule": decision.rule,
-               "figures": decision.figures, "created_at": now}
-        rows.append(row)
+            current[_LLAST] = day
+        counts[action] = counts.get(action, 0) + 1
+        rows.append((ip_id, day, lane, before, new.plan_day, action, decision.rule, figures_json))
         if decision.alert:
-            notable.append(f"{lane}: {decision.action} ({decision.rule})")
+            notable.append(f"{lane}: {action} ({decision.rule})")
     if notable:
         report.alerts.append((f"warmup:{item.address}:{day.isoformat()}", f"warmup of {item.address} stepped back or paused",
                               f"{day.isoformat()}: " + "; ".join(notable), item.address))
     lanes = [item.lanes[lane] for lane in LANES if lane in item.lanes]
-    item.graduated = d.graduated([x["plan_day"] for x in lanes], [x["paused"] for x in lanes],
+    item.graduated = d.graduated([x[_LPLAN] for x in lanes], [x[_LPAUSED] for x in lanes],
                                  [item.shares[lane] for lane in LANES if lane in item.lanes], item.plan.length)
     return rows
+
+
+@contextmanager
+def _decision_writer(session: Session, day: date, now: datetime) -> Iterator[Callable[[list[tuple[Any, ...]]], None]]:
+    """Yield a function that stores decision rows of one judged day. On PostgreSQL the rows are
+    streamed into one COPY while the next IPs are being judged, so the server inserts (and checks
+    constraints) in parallel with the Python work; elsewhere they are inserted at the end."""
+    if not _is_postgres(session):
+        rows: list[tuple[Any, ...]] = []
+        yield rows.extend
+        if rows:
+            session.execute(insert(WarmupDecision), [
+                {"ip_id": ip_id, "day": day, "lane": lane, "plan_day_before": before, "plan_day_after": after,
+                 "decision": decision, "rule": rule, "figures": json.loads(figures), "created_at": now}
+                for ip_id, day, lane, before, after, decision, rule, figures in rows])
+        return
+    raw = session.connection().connection.driver_connection
+    suffix = f"\t{now.isoformat()}\n"
+    day_text = day.isoformat()
+    columns = "ip_id, day, lane, plan_day_before, plan_day_after, decision, rule, figures, created_at"
+    with raw.cursor() as cursor, cursor.copy(f"COPY {WarmupDecision.__tablename__} ({columns}) FROM STDIN") as copy:
+        lines: list[str] = []
+
+        def write(rows: list[tuple[Any, ...]]) -> None:
+            for ip_id, _day, lane, before, after, decision, rule, figures in rows:
+                lines.append(f"{ip_id}\t{day_text}\t{_escape(lane)}\t{before}\t{after}\t{decision}\t{_escape(rule)}\t"
+                             f"{_escape(figures)}{suffix}")
+            if len(lines) >= 3000:
+                copy.write("".join(lines))
+                lines.clear()
+
+        yield write
+        if lines:
+            copy.write("".join(lines))
+
+
+def _write_lanes(session: Session, pending: list[_IpWork]) -> None:
+    """Store every judged lane's new state (COPY + one UPDATE on PostgreSQL)."""
+    if not _is_postgres(session):
+        bulk_update(session, IpLane, ("ip_id", "lane"),
+                    [{"ip_id": item.ip_id, "lane": lane, **dict(zip(_LANE_COLUMNS, values, strict=True))}
+                     for item in pending for lane, values in item.lanes.items()])
+        return
+    lines = []
+    for item in pending:
+        ip_id = item.ip_id
+        for lane, (plan_day, sending, idle, last, paused, quota) in item.lanes.items():
+            last_text = "\\N" if last is None else last.isoformat()
+            lines.append(f"{ip_id}\t{_escape(lane)}\t{plan_day}\t{sending}\t{idle}\t{last_text}\t"
+                         f"{'t' if paused else 'f'}\t{quota}\n")
+    if lines:
+        _update_from_lines(session, IpLane.__tablename__, ("ip_id", "lane"), ["ip_id", "lane", *_LANE_COLUMNS], lines)
 
 
 def _decide_warming(session: Session, settings: Settings, work: dict[int, _IpWork], run_date: date,
@@ -507,26 +574,26 @@ def _decide_warming(session: Session, settings: Settings, work: dict[int, _IpWor
     day = min(item.first_day for item in pending)
     now = utcnow()
     report.addresses = {item.ip_id: item.address for item in pending}
-    decision_rows: list[dict[str, Any]] = []
+    decision_rows: list[tuple[Any, ...]] = []
     while day <= last:
         due = [item for item in pending if item.first_day <= day and not item.graduated]
         if due:
             report.days.append(day)
             figures = _figures_for_day(session, day, settings.warmup_window_days)
-            for item in due:
-                decision_rows += _judge_day(item, day, figures, listings.get(item.address, ()), t, report, now)
+            with _decision_writer(session, day, now) as write:
+                for item in due:
+                    rows = _judge_day(item, day, figures, listings.get(item.address, ()), t, report)
+                    write(rows)
+                    decision_rows += rows
         day += timedelta(days=1)
-    bulk_insert(session, WarmupDecision, decision_rows)
     report.rows = decision_rows
-    lane_updates = [{"ip_id": item.ip_id, "lane": lane, **values}
-                    for item in pending for lane, values in item.lanes.items()]
-    bulk_update(session, IpLane, ("ip_id", "lane"), lane_updates)
+    _write_lanes(session, pending)
     ip_updates = []
     for item in pending:
         if item.graduated:
             continue
-        daily = sum(values["daily_quota"] for values in item.lanes.values())
-        plan_days = [item.lanes[lane]["plan_day"] for lane in LANES if lane in item.lanes]
+        daily = sum(values[_LQUOTA] for values in item.lanes.values())
+        plan_days = [item.lanes[lane][_LPLAN] for lane in LANES if lane in item.lanes]
         shares = [item.shares[lane] for lane in LANES if lane in item.lanes]
         ip_updates.append({"id": item.ip_id, "warmup_plan": item.plan.name,
                            "warmup_day": min(d.ip_warmup_day(plan_days, shares), item.plan.length),

@@ -108,7 +108,7 @@ def test_lock_on_sqlite_is_a_file_lock_that_dies_with_the_process(sqlite_url, tm
         assert again
 
 
-def test_a_failing_job_alerts_once_per_dedupe_window(use_db, monkeypatch):
+def test_a_crashing_job_alerts_once_per_dedupe_window(use_db, monkeypatch):
     from emailengine.config import get_settings
     from emailengine.jobs import run_job
     from emailengine.standins.telegram import TelegramStandIn
@@ -119,10 +119,13 @@ def test_a_failing_job_alerts_once_per_dedupe_window(use_db, monkeypatch):
         monkeypatch.setenv("EE_TELEGRAM_CHAT_ID", "42")
         get_settings.cache_clear()
         for _ in range(2):
-            with run_job("demo-job") as ctx:
-                ctx.problem("198.51.100.7 could not be processed")
-        with run_job("demo-job"):
-            pass
+            with pytest.raises(KeyError), run_job("demo-job"):
+                raise KeyError("198.51.100.7")
+        # expected failures (per-item problems, a dependency down) are alerted by the job itself
+        with run_job("demo-job") as ctx:
+            ctx.problem("198.51.100.8 could not be processed")
+        with pytest.raises(TemporaryFailure), run_job("demo-job"):
+            raise TemporaryFailure("MailWizz is down")
     assert len(bot.messages) == 1
     text = bot.messages[0]["text"]
-    assert "demo-job" in text and "failed" in text and "198.51.100.7" in text
+    assert "demo-job" in text and "crashed" in text and "198.51.100.7" in text
