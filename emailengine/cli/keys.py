@@ -57,15 +57,11 @@ def rotate(
 @app.command("list")
 def list_(as_json: JsonOption = False) -> None:
     """List keys (admin): id, created, expires, current, revoked — never the secret."""
-    from sqlalchemy.orm import Session
-
     from emailengine.db.models import utcnow
-    from emailengine.forwarding.keys import key_rows, require_admin
+    from emailengine.forwarding.keys import list_keys
 
     actor, engine = _actor_and_engine()
-    with Session(engine) as session:
-        require_admin(session, actor)
-        rows = key_rows(session, utcnow())
+    rows = list_keys(engine, actor, utcnow())
     if as_json:
         print_json(rows)
     else:

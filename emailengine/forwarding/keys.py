@@ -54,6 +54,15 @@ def key_rows(session: Session, now: datetime) -> list[dict[str, Any]]:
     } for key in load_ring(session)]
 
 
+def list_keys(engine: Engine, actor: str, now: datetime) -> list[dict[str, Any]]:
+    """Return the key rows (admin only): id, created, expires, current, revoked — never the secret."""
+    from sqlalchemy.orm import Session
+
+    with Session(engine) as session:
+        require_admin(session, actor)
+        return key_rows(session, now)
+
+
 def rotate(engine: Engine, actor: str, now: datetime, grace: timedelta = DEFAULT_GRACE,
            out: Path | None = None) -> NewKey:
     """Create a new current key; earlier current keys verify for `grace` more. Admin only.
