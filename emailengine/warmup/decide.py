@@ -12,7 +12,7 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -101,6 +101,11 @@ class Thresholds:
                 min(self.block_step_back, self.block_hold),
                 min(self.deferral_step_back, self.deferral_hold),
                 min(self.rep_deferred_step_back, self.rep_deferred_hold))
+
+    @cached_property
+    def sent_ratio_text(self) -> str:
+        """min_sent_ratio as decide() writes it in the insufficient-volume rule."""
+        return f"{self.min_sent_ratio:.0%}"
 
 
 @dataclass(slots=True)
@@ -334,8 +339,15 @@ def _idle(state: LaneState, volumes: Sequence[int], t: Thresholds, figures: dict
 NO_COUNTS = (0,) * 15
 
 
-def _json_rate(value: float | None) -> str:
-    return "null" if value is None else repr(round(value, 6))
+@lru_cache(maxsize=1 << 16)
+def _ratio_json(events: int, denominator: int, digits: int) -> str:
+    # repr(round(x, n)) is what json.dumps writes for a rounded rate, and float repr is the single
+    # most expensive step of a lane's decision; counts repeat a lot, so the text is cached.
+    return repr(round(events / denominator, digits))
+
+
+def _json_window(key: str, value: float | None) -> str:
+    return "" if value is None else f',"{key}_window":{round(value, 6)!r}'
 
 
 def decide_row(lane: str, plan_day: int, sending_days: int, idle_days: int, paused: bool, allowance: int,
@@ -356,8 +368,8 @@ def decide_row(lane: str, plan_day: int, sending_days: int, idle_days: int, paus
     c = NO_COUNTS if counts is None else counts
     if paused or listing_tiers:
         return _decide_full(lane, plan_day, sending_days, idle_days, paused, allowance, c, listing_tiers, volumes, t)
-    delivered, deferred, rep, hard, soft, block, complaints = c[0], c[1], c[2], c[3], c[4], c[5], c[6]
-    w_delivered, w_deferred, w_hard, w_soft, w_block, w_complaints = c[9], c[10], c[11], c[12], c[13], c[14]
+    (delivered, deferred, rep, hard, soft, block, complaints, _, _,
+     w_delivered, w_deferred, w_hard, w_soft, w_block, w_complaints) = c
     min_attempts, min_delivered, min_events = t.min_attempts, t.min_delivered, t.min_events
     attempts = delivered + hard + soft + block
     w_attempts = w_delivered + w_hard + w_soft + w_block
@@ -386,33 +398,34 @@ def decide_row(lane: str, plan_day: int, sending_days: int, idle_days: int, paus
                 or (rep >= rep_floor and lane in BIG_LANES)):
             return _decide_full(lane, plan_day, sending_days, idle_days, paused, allowance, c, listing_tiers,
                                 volumes, t)
-    text = "".join((
+    # json.dumps(figures_dict(...), separators=(",", ":")) written out: same key order, json's float repr.
+    null, ratio = "null", _ratio_json
+    text = (
         f'{{"delivered":{delivered},"deferred":{deferred},"rep_deferred":{rep},"hard":{hard},"soft":{soft},'
-        f'"block":{block},"complaints":{complaints},"sent":{attempts},"allowance":{allowance},"sent_ratio":',
-        repr(round(attempts / allowance, 4)) if allowance else "null",
-        ',"hard_rate":', _json_rate(hard_rate),
-        "" if hard_w is None else ',"hard_rate_window":' + _json_rate(hard_w),
-        ',"complaint_rate":', _json_rate(complaint_rate),
-        "" if complaint_w is None else ',"complaint_rate_window":' + _json_rate(complaint_w),
-        ',"block_rate":', _json_rate(block_rate),
-        "" if block_w is None else ',"block_rate_window":' + _json_rate(block_w),
-        ',"deferral_rate":', _json_rate(deferral_rate),
-        "" if deferral_w is None else ',"deferral_rate_window":' + _json_rate(deferral_w),
-        "}",
-    ))
+        f'"block":{block},"complaints":{complaints},"sent":{attempts},"allowance":{allowance},"sent_ratio":'
+        f'{ratio(attempts, allowance, 4) if allowance else null}'
+        f',"hard_rate":{null if hard_rate is None else ratio(hard, attempts, 6)}'
+        f'{_json_window("hard_rate", hard_w) if hard_w is not None else ""}'
+        f',"complaint_rate":{null if complaint_rate is None else ratio(complaints, delivered, 6)}'
+        f'{_json_window("complaint_rate", complaint_w) if complaint_w is not None else ""}'
+        f',"block_rate":{null if block_rate is None else ratio(block, attempts, 6)}'
+        f'{_json_window("block_rate", block_w) if block_w is not None else ""}'
+        f',"deferral_rate":{null if deferral_rate is None else ratio(deferred, tried, 6)}'
+        f'{_json_window("deferral_rate", deferral_w) if deferral_w is not None else ""}}}'
+    )
     if not attempts:
         return _idle(LaneState(plan_day, sending_days, idle_days, paused, allowance), volumes, t, {}), text
     # No rule fired: the tail of decide().
-    sending = LaneState(plan_day, sending_days + 1, 0, paused, allowance)
     needed = math.ceil(t.min_sent_ratio * allowance)
     if attempts < needed:
-        rule = f"insufficient volume: sent {attempts} < {needed} ({t.min_sent_ratio:.0%} of {allowance})"
-        return Decision(HOLD, rule, sending, {}, sent=True), text
+        rule = f"insufficient volume: sent {attempts} < {needed} ({t.sent_ratio_text} of {allowance})"
+        return Decision(HOLD, rule, LaneState(plan_day, sending_days + 1, 0, paused, allowance), {}, False, True), text
     if plan_day > len(volumes):
-        return Decision(HOLD, "plan complete; clean day", sending, {}, sent=True), text
+        return Decision(HOLD, "plan complete; clean day", LaneState(plan_day, sending_days + 1, 0, paused, allowance),
+                        {}, False, True), text
     rule = "clean day, sent enough" if plan_day < len(volumes) else "last step passed clean: plan complete"
-    return Decision(ADVANCE, rule, LaneState(plan_day + 1, sending_days + 1, 0, paused, allowance), {},
-                    sent=True), text
+    return Decision(ADVANCE, rule, LaneState(plan_day + 1, sending_days + 1, 0, paused, allowance), {}, False,
+                    True), text
 
 
 def _decide_full(lane: str, plan_day: int, sending_days: int, idle_days: int, paused: bool, allowance: int,
