@@ -43,7 +43,9 @@ def main() -> None:
     path = args.file or work / "acct.csv"
     if not path.exists():
         started = time.monotonic()
-        write_file(str(path), args.records, [(f"198.51.100.{i}", f"vmta-{i}") for i in range(10, 30)])
+        # records of the last days: older ones would fall out of the fingerprint retention (90 days)
+        start = int(time.time()) - args.records // 12 - 86400
+        write_file(str(path), args.records, [(f"198.51.100.{i}", f"vmta-{i}") for i in range(10, 30)], start=start)
         print(f"generated {args.records:,} records ({path.stat().st_size / 1e6:.0f} MB) in "
               f"{time.monotonic() - started:.1f}s: {path}")
 
@@ -79,7 +81,7 @@ def main() -> None:
 
     with engine.connect() as connection:
         counted = connection.execute(sa.text("SELECT sum(count) FROM bounce_counts")).scalar()
-        fingerprints = connection.execute(sa.text("SELECT count(*) FROM bounce_fingerprints")).scalar()
+        fingerprints = connection.execute(sa.text("SELECT coalesce(sum(length(fps)), 0) / 8 FROM bounce_fingerprint_blocks")).scalar()
         copied = connection.execute(sa.text("SELECT count(*) FROM copy_target")).scalar()
         by_type = dict(connection.execute(sa.text(
             "SELECT record_type, sum(count) FROM bounce_counts GROUP BY 1 ORDER BY 1")).all())

@@ -4,9 +4,12 @@
 per batch: the fingerprints, pre-aggregated counters (delivery_stats, bounce_counts) and the few
 records that need rows of their own (bounces, suppressions, outbox). Deliveries never become rows.
 
+Delivery records scanned by the compiled module (accel.py) stay arrays (`Deliveries`) until the
+store knows which are new; only then are they counted into the batch's counters.
+
 `Store.write()` does one transaction per batch:
-1. fingerprints → bounce_fingerprints (PostgreSQL: COPY into a temp table, then
-   INSERT ... ON CONFLICT DO NOTHING RETURNING fp); only records whose fingerprint is new count;
+1. fingerprints (fingerprints.py): the blocks of the batch's minutes are read under a lock, the
+   records never seen before are marked, the merged blocks written back; only new records count;
 2. delivery_stats and bounce_counts upserted additively (INSERT ... ON CONFLICT DO UPDATE);
 3. bounces rows; suppressions for hard bounces and complaints; outbox rows (one per destination)
    for every hard bounce and complaint; soft-bounce suppressions after EE_SOFT_BOUNCE_LIMIT in
@@ -21,10 +24,11 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from emailengine.bounces import fingerprints
 from emailengine.bounces.classify import CachedClassifier, Verdict
 from emailengine.bounces.reader import (
     Header,
@@ -45,13 +49,14 @@ if TYPE_CHECKING:
 STAT_COLUMNS = ("delivered", "deferred", "rep_deferred", "hard", "soft", "block", "complaints")
 _D, _DEF, _REP, _HARD, _SOFT, _BLOCK, _COMPL = range(7)
 BOUNCE_TYPES = frozenset({"b", "rb"})
+FINGERPRINT_LOCK = 0x65655F6670  # pg_advisory_xact_lock key of the fingerprint blocks ("ee_fp")
 
 
 @dataclass
 class Detail:
     """A record that needs rows of its own (bounce, complaint)."""
 
-    fp: int | str  # the fingerprint; the key text until the Python path hashes it
+    fp: int  # the record's fingerprint
     record: Record
     epoch: int
     verdict: Verdict
@@ -60,14 +65,32 @@ class Detail:
 
 
 @dataclass
-class Batch:
-    """What one transaction writes. Keys of `entries` are fingerprints (unique in the batch)."""
+class Deliveries:
+    """Delivery (d) records as the compiled scanner returns them: counted once the store marks them new.
 
-    fps: dict = field(default_factory=dict)  # key text (then fingerprint) -> record time (Unix seconds)
-    entries: list[tuple[bytes, tuple, tuple]] = field(default_factory=list)
+    `fps` and `ts` are native int64 arrays, `group_of` an int32 array of indexes into `keys`,
+    which holds per group the (delivery_stats key, bounce_counts key) its records increment.
+    """
+
+    fps: bytes
+    ts: bytes
+    group_of: bytes
+    keys: list[tuple[tuple, tuple]]
+
+    def __len__(self) -> int:
+        return len(self.fps) // 8
+
+
+@dataclass
+class Batch:
+    """What one transaction writes. Keys of `fps` are fingerprints (unique in the batch)."""
+
+    fps: dict[int, int] = field(default_factory=dict)  # fingerprint -> record time (Unix seconds)
+    entries: list[tuple[int, tuple, tuple]] = field(default_factory=list)
     stats: dict[tuple, int] = field(default_factory=dict)  # (day, ip, lane, vmta, column) -> n
     counts: dict[tuple, int] = field(default_factory=dict)  # (hour epoch, type, class, reason, ip, lane) -> n
     details: list[Detail] = field(default_factory=list)
+    deliveries: list[Deliveries] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
     records: int = 0
     duplicates_in_batch: int = 0
@@ -75,6 +98,15 @@ class Batch:
 
     def __len__(self) -> int:
         return self.records
+
+    def fingerprint_arrays(self) -> tuple[bytes, bytes]:
+        """Return (times, fingerprints) of every record: the deliveries' first, then `fps` in order."""
+        times = [d.ts for d in self.deliveries]
+        prints = [d.fps for d in self.deliveries]
+        if self.fps:
+            times.append(fingerprints.int64s(list(self.fps.values())))
+            prints.append(fingerprints.int64s(list(self.fps)))
+        return b"".join(times), b"".join(prints)
 
 
 def stat_column(record_type: str, verdict: Verdict) -> int:
@@ -158,17 +190,19 @@ class BatchBuilder:
             epoch = self._time(record[1])
         if epoch is None:
             return True
-        fp = fingerprint_key(record, epoch)
-        fps = batch.fps
-        if fp in fps:
-            batch.duplicates_in_batch += 1
-            return False
-        fps[fp] = epoch
-        self.account(batch, record, epoch, fp)
+        self.add_scanned(batch, record, epoch, md5_fingerprint(fingerprint_key(record, epoch)))
         return False
 
-    def account(self, batch: Batch, record: Record, epoch: int, fp: int | str) -> None:
-        """Count one record that is known to be new into the batch's counters and details."""
+    def add_scanned(self, batch: Batch, record: Record, epoch: int, fp: int) -> None:
+        """Add one record whose time and fingerprint are known (once per batch)."""
+        if fp in batch.fps:
+            batch.duplicates_in_batch += 1
+            return
+        batch.fps[fp] = epoch
+        self.account(batch, record, epoch, fp)
+
+    def account(self, batch: Batch, record: Record, epoch: int, fp: int) -> None:
+        """Count one record that is new in this batch into the batch's counters and details."""
         record_type = record[0]
         day = epoch // 86400
         batch.records += 1
@@ -197,18 +231,13 @@ class BatchBuilder:
         if record_type in _DETAIL_TYPES:
             batch.details.append(Detail(fp, record, epoch, verdict, lane, ip))
 
-    def account_deliveries(self, batch: Batch, hour: int, ip: str, domain: str, mta: str, vmta: str,
-                           count: int) -> None:
-        """Count `count` new d records of one (hour, ip, domain, MX, vmta) group (the SQL fast path)."""
+    def delivery_keys(self, hour: int, ip: str, domain: str, mta: str, vmta: str) -> tuple[tuple, tuple]:
+        """Return the (delivery_stats, bounce_counts) keys a delivery of this group increments."""
         key = (domain, mta)
         lane = self._lanes.get(key)
         if lane is None:
             lane = self._lanes[key] = lane_for(domain, mta)
-        stat_key = (hour // 86400, ip, lane, vmta, _D)
-        count_key = (hour, "d", "delivered", "delivered", ip, lane)
-        batch.stats[stat_key] = batch.stats.get(stat_key, 0) + count
-        batch.counts[count_key] = batch.counts.get(count_key, 0) + count
-        batch.records += count
+        return (hour // 86400, ip, lane, vmta, _D), (hour, "d", "delivered", "delivered", ip, lane)
 
 
 _DETAIL_TYPES = frozenset({"b", "rb", "f"})
@@ -231,9 +260,34 @@ def recount(batch: Batch, new: set) -> tuple[dict, dict]:
     return stats, counts
 
 
+def settle(batch: Batch, mask: bytes) -> int:
+    """Keep only the records `mask` marks new (order of Batch.fingerprint_arrays); return how many.
+
+    Deliveries are counted here, per group; the other records were counted when added and are
+    recounted only when some of them turned out to be stored already.
+    """
+    offset = 0
+    totals: list[tuple[tuple, tuple, int]] = []
+    for part in batch.deliveries:
+        size = len(part)
+        counts = fingerprints.count_groups(part.group_of, mask[offset:offset + size], len(part.keys))
+        totals += [(stat_key, count_key, n) for (stat_key, count_key), n in zip(part.keys, counts, strict=True) if n]
+        offset += size
+    rest = mask[offset:]
+    if rest.count(0):
+        new = {fp for fp, flag in zip(batch.fps, rest, strict=True) if flag}
+        batch.stats, batch.counts = recount(batch, new)
+        batch.details = [d for d in batch.details if d.fp in new]
+    stats, counts = batch.stats, batch.counts
+    for stat_key, count_key, n in totals:
+        stats[stat_key] = stats.get(stat_key, 0) + n
+        counts[count_key] = counts.get(count_key, 0) + n
+    return mask.count(1)
+
+
 def event_id(detail: Detail) -> str:
     """Return the stable event id of a record: its time and fingerprint (`<unix>-<16 hex>`)."""
-    return f"{detail.epoch}-{int(detail.fp) & 0xFFFFFFFFFFFFFFFF:016x}"
+    return f"{detail.epoch}-{detail.fp & 0xFFFFFFFFFFFFFFFF:016x}"
 
 
 def event_payload(detail: Detail, event_type: str) -> dict[str, Any]:
@@ -292,124 +346,15 @@ class Store:
                 cursor.close()
         return result
 
-    def write_raw(self, names: list[str], data: bytes, builder: BatchBuilder, now: datetime, host: str = "",
-                  segment: str | None = None, offset: int | None = None, status: bool = False,
-                  ) -> tuple[WriteResult, Batch] | None:
-        """PostgreSQL fast path: COPY raw CSV records into a temp table; fingerprint, deduplicate and
-        group deliveries in SQL; only non-delivery records come back to Python.
-
-        Return None (nothing written) when PostgreSQL refuses the data (wrong column count, bad
-        encoding, odd times...): the caller then runs the Python path, which names each reject.
-        """
-        if not self.postgres:
-            return None
-        with self.engine.begin() as connection:
-            cursor = connection.connection.driver_connection.cursor()
-            try:
-                loaded = self._load_raw(cursor, names, data)
-                if loaded is None:
-                    return None
-                batch, total = loaded
-                self._account_raw(cursor, batch, builder)
-                batch.duplicates_in_batch = total - batch.records
-                result = self._write_new(cursor, batch, now, batch.duplicates_in_batch)
-                if segment is not None and offset is not None:
-                    self._position(cursor, segment, host, offset, now)
-                if status:
-                    self._status(cursor, host, batch, result.duplicates, now)
-            finally:
-                cursor.close()
-        return result, batch
-
-    def _load_raw(self, cursor: Any, names: list[str], data: bytes) -> tuple[Batch, int] | None:
-        """COPY the data, keep valid rows once (ee_new), insert their fingerprints; return (batch, valid rows).
-
-        ee_fresh receives the fingerprints that were new; when every row was new, `batch.fps` stays
-        empty and later steps skip the join.
-        """
-        width = len(names)
-        cursor.execute("SET LOCAL timezone TO 'UTC'")
-        cursor.execute("SET LOCAL datestyle TO 'ISO, MDY'")
-        cursor.execute("SET LOCAL work_mem TO '64MB'")
-        columns = ", ".join(f"c{i} text" for i in range(width))
-        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS ee_raw_{width} ({columns}) ON COMMIT DELETE ROWS")
-        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS ee_new ({_NEW_COLUMNS}) ON COMMIT DELETE ROWS")
-        cursor.execute("CREATE TEMP TABLE IF NOT EXISTS ee_fresh (ts bigint, fp bigint) ON COMMIT DELETE ROWS")
-        cursor.execute("SAVEPOINT ee_raw")
-        try:
-            with cursor.copy(f"COPY ee_raw_{width} FROM STDIN (FORMAT csv)") as copy:
-                for start in range(0, len(data), 1 << 20):
-                    copy.write(data[start:start + (1 << 20)])
-            total = cursor.rowcount
-            cursor.execute(raw_sql(names))
-            valid = cursor.rowcount
-            rejected: list[tuple] = []
-            if valid < total:
-                time_column = _column(names, "time")
-                cursor.execute(f"SELECT s.t, s.tl FROM (SELECT {_column(names, 'type')} AS t, {time_column} AS tl, "  # noqa: S608
-                               f"{time_sql(time_column)} AS ts FROM ee_raw_{width} OFFSET 0) s "
-                               f"WHERE s.ts IS NULL OR s.t NOT IN ({_TYPE_LIST})")
-                rejected = cursor.fetchall()
-        except Exception as error:  # noqa: BLE001 - any refusal sends the batch to the Python path
-            if not _is_data_error(error):
-                raise
-            cursor.execute("ROLLBACK TO SAVEPOINT ee_raw")
-            return None
-        cursor.execute("RELEASE SAVEPOINT ee_raw")
-        cursor.execute("INSERT INTO bounce_fingerprints (ts, fp) SELECT ts, fp FROM ee_new ORDER BY ts, fp "
-                       "ON CONFLICT DO NOTHING")
-        batch = Batch()
-        if cursor.rowcount < valid:  # duplicates (stored before, or twice in this batch)
-            cursor.execute("INSERT INTO ee_fresh SELECT b.ts, b.fp FROM bounce_fingerprints b "
-                           "WHERE (b.ts, b.fp) IN (SELECT ts, fp FROM ee_new) "
-                           "AND b.xmin::text::bigint = pg_current_xact_id()::text::bigint % 4294967296")
-            batch.fps = {"-": 0}  # marks "some were old": later steps keep only ee_fresh, once each
-        batch.rejects = [Reject("unreadable timeLogged or unknown record type",
-                                f"{kind},{time}".encode()[:512]) for kind, time in rejected]
-        return batch, valid
-
-    def _account_raw(self, cursor: Any, batch: Batch, builder: BatchBuilder) -> None:
-        from emailengine.bounces.reader import Record
-
-        source = "ee_new"
-        if batch.fps:
-            source = ("(SELECT DISTINCT ON (ts, fp) * FROM ee_new WHERE (ts, fp) IN (SELECT ts, fp FROM ee_fresh) "
-                      "ORDER BY ts, fp) n")
-        batch.fps = {}
-        cursor.execute(f"SELECT ts - ts % 3600, ip, dom, mta, vmta, count(*) FROM {source} WHERE t = 'd' "  # noqa: S608
-                       "GROUP BY 1, 2, 3, 4, 5")
-        for hour, ip, domain, mta, vmta, count in cursor.fetchall():
-            builder.account_deliveries(batch, hour, ip, domain, mta, vmta, count)
-        cursor.execute(f"SELECT fp, ts, {', '.join(_RECORD_COLUMNS)} FROM {source} WHERE t <> 'd'")  # noqa: S608
-        for row in cursor.fetchall():
-            builder.account(batch, Record._make(row[2:]), row[1], row[0])
-        cursor.execute(f"SELECT max(ts) FROM {source}")  # noqa: S608
-        last = cursor.fetchone()[0]
-        if last is not None:
-            batch.last_epoch = max(batch.last_epoch or last, last)
-
     # ---- steps ----
 
     def _write(self, cursor: Any, batch: Batch, now: datetime) -> WriteResult:
-        hashes = self._hash(cursor, list(batch.fps))
-        batch.fps = {hashes[key]: ts for key, ts in batch.fps.items()}
-        batch.entries = [(hashes[key], stat_key, count_key) for key, stat_key, count_key in batch.entries]
-        for detail in batch.details:
-            detail.fp = hashes[detail.fp]  # type: ignore[index]
-        new = self._fingerprints(cursor, batch)
-        if len(new) != len(batch.fps):
-            batch.stats, batch.counts = recount(batch, new)
-            batch.details = [d for d in batch.details if d.fp in new]
-        return self._write_new(cursor, batch, now, len(batch.fps) - len(new) + batch.duplicates_in_batch)
-
-    def _hash(self, cursor: Any, keys: list[str]) -> dict[str, int]:
-        """Return the fingerprint of each key text (PostgreSQL computes its own hash)."""
-        if not self.postgres:
-            return {key: md5_fingerprint(key) for key in keys}
-        if not keys:
-            return {}
-        cursor.execute("SELECT k, hashtextextended(k, 0) FROM unnest(%s::text[]) AS k", (keys,))
-        return dict(cursor.fetchall())
+        times, prints = batch.fingerprint_arrays()
+        mask = self._claim(cursor, times, prints)
+        # settle a copy: a batch whose transaction fails is retried as it was read
+        settled = replace(batch, stats=dict(batch.stats), counts=dict(batch.counts), details=list(batch.details))
+        new = settle(settled, mask)
+        return self._write_new(cursor, settled, now, len(mask) - new + batch.duplicates_in_batch)
 
     def _write_new(self, cursor: Any, batch: Batch, now: datetime, duplicates: int) -> WriteResult:
         """Write the counters and rows of a batch whose records are all new."""
@@ -422,24 +367,30 @@ class Store:
         new = sum(batch.counts.values())
         return WriteResult(new, duplicates, suppressed, events)
 
-    def _fingerprints(self, cursor: Any, batch: Batch) -> set[int]:
-        if not batch.fps:
-            return set()
+    def _claim(self, cursor: Any, times: bytes, prints: bytes) -> bytes:
+        """Mark which records are new against the stored fingerprint blocks, and store the merged blocks.
+
+        Writers are serialised for the rest of the transaction (a PostgreSQL advisory lock; on SQLite
+        the write lock taken first), so two batches never both take a record for new.
+        """
+        if not times:
+            return b""
         if self.postgres:
-            cursor.execute("CREATE TEMP TABLE IF NOT EXISTS ee_fp_in (ts bigint, fp bigint) ON COMMIT DELETE ROWS")
-            with cursor.copy("COPY ee_fp_in (ts, fp) FROM STDIN") as copy:
-                copy.write("".join(f"{ts}\t{fp}\n" for fp, ts in batch.fps.items()))
-            cursor.execute("INSERT INTO bounce_fingerprints (ts, fp) SELECT ts, fp FROM ee_fp_in ORDER BY ts, fp "
-                           "ON CONFLICT DO NOTHING RETURNING fp")
-            return {row[0] for row in cursor.fetchall()}
-        cursor.execute("CREATE TEMP TABLE IF NOT EXISTS ee_fp_in (ts INTEGER, fp INTEGER)")
-        cursor.execute("DELETE FROM ee_fp_in")
-        cursor.executemany("INSERT INTO ee_fp_in (ts, fp) VALUES (?, ?)", [(ts, fp) for fp, ts in batch.fps.items()])
-        cursor.execute("INSERT INTO bounce_fingerprints (ts, fp) SELECT ts, fp FROM ee_fp_in WHERE true "
-                       "ON CONFLICT DO NOTHING RETURNING fp")
-        new = {row[0] for row in cursor.fetchall()}
-        cursor.execute("DELETE FROM ee_fp_in")
-        return new
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", (FINGERPRINT_LOCK,))
+        else:
+            cursor.execute("DELETE FROM bounce_fingerprint_blocks WHERE 0")  # takes the write lock now
+        minutes = fingerprints.buckets(times)
+        blocks: dict[int, bytes] = {}
+        for start in range(0, len(minutes), 500):
+            chunk = minutes[start:start + 500]
+            cursor.execute(f"SELECT bucket, fps FROM bounce_fingerprint_blocks "  # noqa: S608
+                           f"WHERE bucket IN ({self._marks(len(chunk))})", chunk)
+            blocks.update((bucket, bytes(block)) for bucket, block in cursor.fetchall())
+        mask, changed = fingerprints.dedupe(times, prints, blocks)
+        if changed:
+            cursor.executemany(f"INSERT INTO bounce_fingerprint_blocks (bucket, fps) VALUES ({self._marks(2)}) "  # noqa: S608
+                               "ON CONFLICT (bucket) DO UPDATE SET fps = excluded.fps", sorted(changed.items()))
+        return mask
 
     def _stats(self, cursor: Any, stats: dict[tuple, int]) -> None:
         merged: dict[tuple, list[int]] = {}
@@ -507,20 +458,10 @@ class Store:
         return len(suppressions) + len(soft_events), len(events)
 
     def _upsert_suppressions(self, cursor: Any, rows: list[tuple]) -> None:
-        if not rows:
-            return
-        sql = ("INSERT INTO suppressions (email, cause, reason, source_ip, first_at, last_at) {source} "
-               "ON CONFLICT (email) DO UPDATE SET last_at = CASE WHEN excluded.last_at > suppressions.last_at "
-               "THEN excluded.last_at ELSE suppressions.last_at END")
-        if self.postgres:
-            cursor.execute("CREATE TEMP TABLE IF NOT EXISTS ee_supp_in (email text, cause text, reason text, "
-                           "source_ip text, first_at timestamptz, last_at timestamptz) ON COMMIT DELETE ROWS")
-            with cursor.copy("COPY ee_supp_in FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            cursor.execute(sql.format(source="SELECT * FROM ee_supp_in ORDER BY email"))
-        else:
-            cursor.executemany(sql.format(source=f"VALUES ({self._marks(6)})"), rows)
+        self._upsert(cursor, "suppressions", ("email", "cause", "reason", "source_ip", "first_at", "last_at"),
+                     ("text", "text", "text", "text", "timestamptz", "timestamptz"), rows,
+                     "ON CONFLICT (email) DO UPDATE SET last_at = CASE WHEN excluded.last_at > suppressions.last_at "
+                     "THEN excluded.last_at ELSE suppressions.last_at END")
 
     def _soft_rule(self, cursor: Any, soft: dict[str, Detail]) -> list[Detail]:
         """Return the soft-bounced addresses that reach the limit now and were not suppressed yet."""
@@ -656,68 +597,3 @@ def _epoch(value: Any) -> int:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return int(value.timestamp())
-
-
-# ---- the PostgreSQL fast path's SQL, built from the header's column positions ----
-
-_RECORD_COLUMNS = ("t", "time", "orig", "rcpt", "status", "diag", "mta", "cat", "ip", "vmta", "queue", "job",
-                   "mid", "fbt", "camp", "sub")  # reader.Record's order
-_TYPE_LIST = ", ".join(f"'{t}'" for t in sorted(_TYPES))
-_NEW_COLUMNS = ("fp bigint, ts bigint, t text, time text, orig text, rcpt text, status text, diag text, mta text, "
-                "cat text, ip text, vmta text, queue text, job text, mid text, fbt text, camp text, sub text, dom text")
-
-
-def _column(names: list[str], field_name: str) -> str:
-    from emailengine.bounces.reader import Header
-
-    index = Header(names).positions[field_name]
-    return f"coalesce(c{index}, '')" if index >= 0 else "''"
-
-
-def time_sql(column: str) -> str:
-    """SQL for Unix seconds of a timeLogged text, NULL when not one of reader.parse_time's forms.
-
-    The two forms PowerMTA writes are recognised with LIKE (cheap); anything else goes through the
-    same regexes as the Python reader. A text PostgreSQL then cannot cast raises, and the batch
-    falls back to the Python path, so both paths always agree.
-    """
-    from emailengine.bounces.reader import ISO_TIME_RE, MDY_TIME_RE
-
-    return (f"CASE WHEN {column} LIKE '____-__-__ __:__:__+____' OR {column} LIKE '____-__-__ __:__:__-____' "
-            f"THEN floor(extract(epoch FROM {column}::timestamptz))::bigint "
-            f"WHEN {column} <> '' AND length({column}) <= 12 AND translate({column}, '0123456789', '') = '' "
-            f"THEN {column}::bigint "
-            f"WHEN {column} ~ '{ISO_TIME_RE}' OR {column} ~ '{MDY_TIME_RE}' "
-            f"THEN floor(extract(epoch FROM {column}::timestamptz))::bigint END")
-
-
-def raw_sql(names: list[str]) -> str:
-    """SQL that computes each valid raw row's fingerprint once into ee_new (narrow rows for deliveries).
-
-    The key text is reader.fingerprint_key's, so the fast path and the Python path (which lets
-    PostgreSQL hash its keys) give the same fingerprint.
-    """
-    from emailengine.bounces.reader import FIELDS
-
-    width = len(names)
-    values = {field_name: _column(names, field_name) for field_name in FIELDS}
-    sep = "chr(31)"
-    key = (f"s.t || {sep} || s.ts::text || {sep} || s.orig || {sep} || s.rcpt || {sep} || s.status || {sep} || s.diag"
-           f" || CASE s.t WHEN 'tq' THEN {sep} || s.queue || {sep} || s.vmta || {sep} || s.ip"
-           f" WHEN 'f' THEN {sep} || s.fbt || {sep} || s.mid || {sep} || s.camp || {sep} || s.sub ELSE '' END")
-    picked = ", ".join(f"{values[f]} AS {c}" for f, c in zip(FIELDS, _RECORD_COLUMNS, strict=True))
-    heavy = ("time", "orig", "status", "diag", "cat", "queue", "job", "mid", "fbt", "camp", "sub")
-    kept = ", ".join(f"CASE WHEN s.t = 'd' THEN '' ELSE s.{c} END" if c in heavy else f"s.{c}"
-                     for c in _RECORD_COLUMNS)
-    domain = "CASE WHEN s.rcpt <> '' THEN substring(s.rcpt FROM '[^@]*$') ELSE split_part(s.queue, '/', 1) END"
-    return (
-        f"INSERT INTO ee_new SELECT hashtextextended({key}, 0), s.ts, {kept}, {domain} "  # noqa: S608
-        f"FROM (SELECT {picked}, ({time_sql(values['time'])}) AS ts FROM ee_raw_{width} OFFSET 0) s "
-        f"WHERE s.ts IS NOT NULL AND s.t IN ({_TYPE_LIST})"
-    )
-
-
-def _is_data_error(error: BaseException) -> bool:
-    """Return whether PostgreSQL refused the data itself (bad CSV, encoding, value), not the connection."""
-    sqlstate = getattr(error, "sqlstate", None) or getattr(getattr(error, "orig", None), "sqlstate", None)
-    return bool(sqlstate) and sqlstate[:2] in ("22", "54")

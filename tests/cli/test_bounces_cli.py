@@ -12,7 +12,7 @@ from tests.fakes.bounces import accounting
 def row_counts(engine) -> dict[str, int]:
     with engine.connect() as connection:
         return {table: connection.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar()
-                for table in ("bounces", "bounce_fingerprints", "bounce_counts", "delivery_stats", "suppressions",
+                for table in ("bounces", "bounce_fingerprint_blocks", "bounce_counts", "delivery_stats", "suppressions",
                               "outbox", "bounce_pipe_status", "bounce_pipe_positions")}
 
 

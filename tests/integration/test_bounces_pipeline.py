@@ -39,7 +39,7 @@ def snapshot(engine) -> dict:
             "stats": tuple(q("SELECT sum(delivered), sum(deferred), sum(rep_deferred), sum(hard), sum(soft), "
                              "sum(block), sum(complaints) FROM delivery_stats")[0]),
             "bounces": q("SELECT count(*) FROM bounces")[0][0],
-            "fingerprints": q("SELECT count(*) FROM bounce_fingerprints")[0][0],
+            "fingerprints": q("SELECT coalesce(sum(length(fps)), 0) / 8 FROM bounce_fingerprint_blocks")[0][0],
             "suppressions": q("SELECT count(*) FROM suppressions")[0][0],
             "outbox": q("SELECT count(*) FROM outbox")[0][0],
         }

@@ -7,7 +7,7 @@ from emailengine.db.models.base import Base, UTCDateTime, utcnow
 from emailengine.db.models.bounces import (
     Bounce,
     BounceCount,
-    BounceFingerprint,
+    BounceFingerprintBlock,
     BouncePipePosition,
     BouncePipeStatus,
 )
@@ -38,7 +38,7 @@ __all__ = [
     "Base",
     "Bounce",
     "BounceCount",
-    "BounceFingerprint",
+    "BounceFingerprintBlock",
     "BouncePipePosition",
     "BouncePipeStatus",
     "DeliveryStat",

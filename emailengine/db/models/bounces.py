@@ -2,9 +2,10 @@
 
 - bounces: one row per hard/soft/block bounce (b, rb) and complaint (f), with what ties it to
   MailWizz (Message-Id, campaign and subscriber uids).
-- bounce_fingerprints: the 64-bit fingerprint of every record ever ingested, keyed by the record's
-  time (Unix seconds) first: records arrive in time order, so index inserts land at the right
-  edge of the B-tree (half the cost of random keys), and old records are pruned by a PK range delete.
+- bounce_fingerprint_blocks (migration 0009): the 64-bit fingerprint of every record ingested,
+  as one sorted block of little-endian int64 per UTC minute of the record's time: records arrive in
+  time order, so a batch rewrites a few recent blocks instead of inserting one index entry per
+  record, and old minutes are pruned by a primary-key range delete.
 - bounce_counts: per (UTC hour, type, class, reason, source IP, provider) counters for every
   record type; `ee bounces stats` reads only this table.
 - bounce_pipe_positions: committed byte offset per spool segment (written in the batch's transaction).
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from emailengine.db.models.base import Base, UTCDateTime, utcnow
@@ -50,17 +51,17 @@ class Bounce(Base):
     )
 
 
-class BounceFingerprint(Base):
-    """A record already ingested: (timeLogged as Unix seconds, 64-bit hash of the record's identity).
+class BounceFingerprintBlock(Base):
+    """The fingerprints of the records logged in one UTC minute (`bucket` = Unix seconds // 60).
 
-    The hash is PostgreSQL's hashtextextended(key, 0) (stable: hash partitioning relies on it),
-    on SQLite the first 8 bytes of the key's MD5; the key text is reader.fingerprint_key.
+    `fps` is a sorted array of little-endian signed 64-bit fingerprints (reader.md5_fingerprint);
+    bounces/fingerprints.py reads and merges it.
     """
 
-    __tablename__ = "bounce_fingerprints"
+    __tablename__ = "bounce_fingerprint_blocks"
 
-    ts: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    fp: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    fps: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class BounceCount(Base):

@@ -1,0 +1,62 @@
+"""Turn a piece of accounting data (complete records under one header) into a Batch (pure).
+
+Two readers, one result. The compiled scanner (`_accel.scan`, see _accel.c) takes the common
+case: single-line, well-formed UTF-8 records of a known type with a time in one of PowerMTA's
+two formats. It returns deliveries as arrays (counted only once the store knows they are new),
+every other record with its fingerprint, and the raw lines it declines. Those lines, and the
+rest of a piece from a header-like or multi-line record on, go through the Python reader
+(reader.py), which names every reject. Without the compiled module everything takes the Python
+path; tests check that both give the same batch.
+"""
+
+from __future__ import annotations
+
+from emailengine.bounces.fingerprints import ACCEL
+from emailengine.bounces.ingest import Batch, BatchBuilder, Deliveries
+from emailengine.bounces.reader import FIELDS, Header, Record, decode_records, parse_rows, split_records
+
+
+def batch_from_piece(names: list[str] | None, data: bytes, builder: BatchBuilder, accelerated: bool = True,
+                     into: Batch | None = None) -> Batch:
+    """Return the batch of `data` (records under the header `names`; None: no header seen yet).
+
+    With `into`, the records are added to that batch (one transaction for several pieces).
+    """
+    _use_header(builder, names)
+    batch = into if into is not None else Batch()
+    if ACCEL is not None and accelerated and builder.header is not None and data:
+        data = _scan(builder, builder.header, data, batch)
+    if data:
+        add_python(builder, batch, data)
+    return batch
+
+
+def add_python(builder: BatchBuilder, batch: Batch, data: bytes) -> None:
+    """Read records on the Python path into the batch (header lines switch the builder's map)."""
+    items, _ = split_records(data, final=True)
+    builder.add(batch, parse_rows(decode_records(items)))
+
+
+def _use_header(builder: BatchBuilder, names: list[str] | None) -> None:
+    if names is None:
+        builder.header = None
+    elif builder.header is None or builder.header.names != tuple(name.strip() for name in names):
+        builder.header = Header(names)
+
+
+def _scan(builder: BatchBuilder, header: Header, data: bytes, batch: Batch) -> bytes:
+    """Scan with the compiled module; return what is left for the Python path."""
+    positions = [header.positions[name] for name in FIELDS]
+    stop, fps, times, group_of, groups, others, slow, last = ACCEL.scan(data, positions, header.width)
+    if fps:
+        keys = [builder.delivery_keys(*group) for group in groups]
+        batch.deliveries.append(Deliveries(fps, times, group_of, keys))
+        batch.records += len(fps) // 8
+        batch.last_epoch = last if batch.last_epoch is None else max(batch.last_epoch, last)
+    make = Record._make
+    add = builder.add_scanned
+    for fp, epoch, fields in others:
+        add(batch, make(fields), epoch, fp)
+    if slow:
+        add_python(builder, batch, b"\n".join(slow))
+    return data[stop:] if stop >= 0 else b""
