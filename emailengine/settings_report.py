@@ -103,8 +103,14 @@ def _database_problems(settings: Settings) -> list[str]:
 
 def _area_warnings(settings: Settings) -> list[str]:
     """Warnings contributed by capabilities (e.g. public resolvers for lists that refuse them)."""
+    from emailengine.bounces.fingerprints import ACCEL
+
+    found = []
+    if ACCEL is None:
+        found.append("the bounce pipe's compiled scanner is not built (no C compiler at install?): ee bounce-pipe "
+                     "runs in pure Python, several times slower; reinstall with gcc and the Python headers")
     try:
         from emailengine.blocklists.zones import resolver_warnings
     except ImportError:
-        return []
-    return list(resolver_warnings(settings))
+        return found
+    return found + list(resolver_warnings(settings))

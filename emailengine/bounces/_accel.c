@@ -17,9 +17,10 @@
  *   d_groups   native int32 array: index into `groups` of each delivery record
  *   groups     list of (hour, source ip, recipient domain, dsnMta, vmta)
  *   others     list of (fingerprint, epoch, (16 field strings)) for every other record type
- *   slow       list of raw lines the C path declines (odd CSV, bad UTF-8, NUL, wrong column
- *              count, unknown type, a time format it does not parse): the Python path reads
- *              them and names the reject, or accepts them
+ *   slow       list of (position, raw line) for the lines the C path declines (odd CSV, bad
+ *              UTF-8, NUL, wrong column count, unknown type, a time format it does not parse):
+ *              the Python path reads them, in order (position = how many `others` precede the
+ *              line), and names the reject or accepts them
  *
  * Fingerprint: the first 8 bytes of MD5(reader.fingerprint_key) as a big-endian signed int64,
  * exactly reader.md5_fingerprint. MD5 is used as a well-distributed checksum, not for security.
@@ -44,6 +45,7 @@ enum { F_TYPE, F_TIME, F_ORIG, F_RCPT, F_STATUS, F_DIAG, F_MTA, F_CAT, F_IP, F_V
 
 #define MAX_RECORD_BYTES (256 * 1024) /* reader.MAX_RECORD_BYTES */
 #define MAX_COLUMNS 1024
+#define CSV_FIELD_LIMIT 131072 /* Python's csv.field_size_limit(): it rejects longer cells */
 #define SCRATCH_BYTES (2 * MAX_RECORD_BYTES)
 
 /* ------------------------------------------------------------------ growable buffers */
@@ -239,6 +241,7 @@ static int split_line(const char *p, size_t n, Span *spans, int width, int *coun
                 i++;
             }
             f->p = p + start; f->n = i - start; f->escaped = escaped;
+            if (f->n > CSV_FIELD_LIMIT) return LINE_SLOW;
             if (escaped && nf == 1) spans[0].escaped = 1;
             i++; /* the closing quote */
             if (i < n && p[i] != ',') return LINE_SLOW;
@@ -247,6 +250,7 @@ static int split_line(const char *p, size_t n, Span *spans, int width, int *coun
             while (i < n && !STOP_BYTE[(unsigned char)p[i]]) i++;
             if (i < n && p[i] != ',') return LINE_SLOW; /* a quote or CR inside an unquoted cell */
             f->p = p + start; f->n = i - start; f->escaped = 0;
+            if (f->n > CSV_FIELD_LIMIT) return LINE_SLOW;
         }
         if (i >= n) break;
         i++; /* the comma */
@@ -373,6 +377,13 @@ static int is_type(const Span *s, int *is_d) {
     return 0;
 }
 
+static int odd_quotes(const char *p, size_t n) {
+    int odd = 0;
+    const char *end = p + n;
+    while ((p = memchr(p, '"', (size_t)(end - p))) != NULL) { odd ^= 1; p++; }
+    return odd;
+}
+
 static int mentions_type(const Span *s) {
     for (size_t i = 0; i + 4 <= s->n; i++)
         if ((s->p[i] | 0x20) == 't' && (s->p[i + 1] | 0x20) == 'y' && (s->p[i + 2] | 0x20) == 'p' &&
@@ -386,9 +397,10 @@ static int key_add(Buf *key, const Span *s, int sep) {
     return buf_add(key, s->p, s->n);
 }
 
+/* A declined line, with how many `others` precede it (the caller keeps the records' order). */
 static int slow_add(Scan *sc, size_t off, size_t n) {
-    uint64_t pair[2] = {off, n};
-    return buf_add(&sc->slow, pair, sizeof(pair));
+    uint64_t triple[3] = {off, n, sc->others.n / sizeof(Other)};
+    return buf_add(&sc->slow, triple, sizeof(triple));
 }
 
 /* Scan one line; returns -1 on memory failure, 1 to stop, 0 otherwise. */
@@ -399,6 +411,7 @@ static int scan_line(Scan *sc, const char *data, size_t off, size_t len, const i
     if (n && p[n - 1] == '\r') n--;
     if (n == 0) return 0; /* an empty line: the Python reader skips it too */
     if (len > MAX_RECORD_BYTES) return slow_add(sc, off, len);
+    if (odd_quotes(p, len)) return 1; /* a quoted cell goes on past this line (or never closes) */
     int count = 0;
     int state = split_line(p, n, spans, width, &count);
     if (state == LINE_STOP) return 1;
@@ -559,15 +572,15 @@ static PyObject *build_others(Scan *sc) {
 }
 
 static PyObject *build_slow(Scan *sc, const char *data) {
-    size_t count = sc->slow.n / 16;
+    size_t count = sc->slow.n / 24;
     PyObject *list = PyList_New((Py_ssize_t)count);
     if (!list) return NULL;
     for (size_t i = 0; i < count; i++) {
-        uint64_t pair[2];
-        memcpy(pair, sc->slow.p + i * 16, 16);
-        PyObject *line = PyBytes_FromStringAndSize(data + pair[0], (Py_ssize_t)pair[1]);
-        if (!line) { Py_DECREF(list); return NULL; }
-        PyList_SET_ITEM(list, (Py_ssize_t)i, line);
+        uint64_t triple[3];
+        memcpy(triple, sc->slow.p + i * 24, 24);
+        PyObject *item = Py_BuildValue("(Ky#)", (unsigned long long)triple[2], data + triple[0], (Py_ssize_t)triple[1]);
+        if (!item) { Py_DECREF(list); return NULL; }
+        PyList_SET_ITEM(list, (Py_ssize_t)i, item);
     }
     return list;
 }
@@ -625,7 +638,7 @@ static PyObject *accel_scan(PyObject *self, PyObject *args) {
 
 /* ------------------------------------------------------------------ dedupe */
 
-static int64_t bucket_of(int64_t ts) { return ts >= 0 ? ts / 60 : -((-ts + 59) / 60); }
+static int64_t bucket_of(int64_t ts) { return ts / 60 - (ts % 60 < 0); } /* floor, as Python's // */
 
 typedef struct { int64_t bucket, fp; int64_t index; } Entry;
 

@@ -15,6 +15,8 @@ from emailengine.bounces.fingerprints import ACCEL
 from emailengine.bounces.ingest import Batch, BatchBuilder, Deliveries
 from emailengine.bounces.reader import FIELDS, Header, Record, decode_records, parse_rows, split_records
 
+MAX_COLUMNS = 1024  # the compiled scanner's limit; wider headers are read by the Python path
+
 
 def batch_from_piece(names: list[str] | None, data: bytes, builder: BatchBuilder, accelerated: bool = True,
                      into: Batch | None = None) -> Batch:
@@ -24,7 +26,7 @@ def batch_from_piece(names: list[str] | None, data: bytes, builder: BatchBuilder
     """
     _use_header(builder, names)
     batch = into if into is not None else Batch()
-    if ACCEL is not None and accelerated and builder.header is not None and data:
+    if ACCEL is not None and accelerated and builder.header is not None and data and builder.header.width <= MAX_COLUMNS:
         data = _scan(builder, builder.header, data, batch)
     if data:
         add_python(builder, batch, data)
@@ -55,8 +57,16 @@ def _scan(builder: BatchBuilder, header: Header, data: bytes, batch: Batch) -> b
         batch.last_epoch = last if batch.last_epoch is None else max(batch.last_epoch, last)
     make = Record._make
     add = builder.add_scanned
-    for fp, epoch, fields in others:
-        add(batch, make(fields), epoch, fp)
-    if slow:
-        add_python(builder, batch, b"\n".join(slow))
+    if not slow:
+        for fp, epoch, fields in others:
+            add(batch, make(fields), epoch, fp)
+    else:  # declined lines go through the Python reader in their place: the first of two equal records wins
+        done = 0
+        for position, line in slow:
+            for fp, epoch, fields in others[done:position]:
+                add(batch, make(fields), epoch, fp)
+            done = max(done, position)
+            add_python(builder, batch, line)
+        for fp, epoch, fields in others[done:]:
+            add(batch, make(fields), epoch, fp)
     return data[stop:] if stop >= 0 else b""

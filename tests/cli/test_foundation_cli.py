@@ -167,3 +167,13 @@ def test_outdated_postgres_schema_says_run_db_upgrade(cli, pg_url, monkeypatch):
 def test_sqlite_default_is_created_and_migrated_on_first_use(cli, isolated_env):
     assert cli("ip", "list", "--json").json() == []
     assert (isolated_env / "data" / "emailengine" / "ee.db").is_file()
+
+
+def test_config_check_warns_when_the_bounce_scanner_is_not_compiled(cli, monkeypatch):
+    from emailengine.bounces import fingerprints
+
+    built = cli("config", "check", "--json").json()
+    assert not any("compiled scanner" in w for w in built["warnings"])
+    monkeypatch.setattr(fingerprints, "ACCEL", None)
+    missing = cli("config", "check", "--json").json()
+    assert any("compiled scanner is not built" in w for w in missing["warnings"])

@@ -274,3 +274,54 @@ def test_a_record_twice_in_one_file_counts_once(engine, tmp_path):
     result = import_files([path], settings_for(tmp_path), engine)
     assert (result.new, result.duplicates) == (50, 50)
     assert {k: int(v) for k, v in snapshot(engine)["by_type"].items()} == type_counts(data)
+
+
+def _import_into_sqlite(tmp_path: Path, name: str, path: Path, pure_python: bool) -> dict:
+    """Run `ee bounces import` in a fresh process (optionally without the compiled scanner); return the tables."""
+    database = tmp_path / f"{name}.db"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EE_")}
+    env.update({"EE_DATABASE_URL": f"sqlite:///{database}", "EE_SPOOL_DIR": str(tmp_path / f"{name}-spool"),
+                "EE_ENV_FILE": str(tmp_path / "empty.env")})
+    (tmp_path / "empty.env").write_text("")
+    block = "import sys; sys.modules['emailengine.bounces._accel'] = None; " if pure_python else ""
+    probe = ("from emailengine.bounces.fingerprints import ACCEL; import sys; "
+             "sys.stderr.write('accel=%s\\n' % (ACCEL is not None)); ")
+    code = f"{block}{probe}from emailengine.__main__ import main; sys.argv = ['ee', 'bounces', 'import', {str(path)!r}]; main()"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert f"accel={not pure_python}" in done.stderr
+    engine = sa.create_engine(f"sqlite:///{database}")
+    with engine.connect() as connection:
+        q = lambda sql: sorted(tuple(row) for row in connection.execute(sa.text(sql)).all())  # noqa: E731
+        tables = {
+            "counts": q("SELECT hour, record_type, bounce_class, reason, source_ip, provider, count FROM bounce_counts"),
+            "stats": q("SELECT * FROM delivery_stats"),
+            "bounces": q("SELECT fingerprint, occurred_at, record_type, bounce_class, reason, rcpt, source_ip, vmta, "
+                         "provider, status, diag, bounce_cat, message_id, campaign_uid, subscriber_uid FROM bounces"),
+            "suppressions": q("SELECT email, cause, reason, source_ip, first_at, last_at FROM suppressions"),
+            "outbox": q("SELECT event_id, destination, event_type, email, payload FROM outbox"),
+            "fingerprints": q("SELECT bucket, fps FROM bounce_fingerprint_blocks"),
+        }
+    engine.dispose()
+    return tables
+
+
+def test_the_compiled_scanner_and_the_python_reader_store_the_same(tmp_path):
+    data = accounting(4000, seed=11)
+    header = data.split(b"\n", 1)[0]
+    odd = [
+        b'd,2024-05-14T01:26:40Z,' + b',' * (header.count(b",") - 1),  # a time only the Python reader parses
+        b"garbage line with no commas",
+        b"x" * 300_000,  # absurd length
+        b'\xff\xfe,bad utf-8',
+    ]
+    path = tmp_path / "acct.csv"
+    # CRLF for some records, odd lines in the middle, and the whole file twice (duplicates count once)
+    body = data.replace(b"\n", b"\r\n", 200)
+    path.write_bytes(body + b"\n".join(odd) + b"\n" + data)
+    compiled = _import_into_sqlite(tmp_path, "compiled", path, pure_python=False)
+    python = _import_into_sqlite(tmp_path, "python", path, pure_python=True)
+    assert sum(row[-1] for row in compiled["counts"]) >= 4000
+    assert compiled["bounces"] and compiled["outbox"] and compiled["fingerprints"]
+    for table in compiled:
+        assert compiled[table] == python[table], table
