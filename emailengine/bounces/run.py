@@ -5,12 +5,12 @@ Pipe threads (PowerMTA must never see the pipe block, so nothing on the stdin pa
 the database):
 - reader (main thread): stdin → append to the active spool segment; fsync at least every 50 ms
   while data flows (≤ 200 ms by EE_BOUNCE_FLUSH_MS); only fsynced bytes are "durable".
-- parser: durable spool bytes → raw pieces cut at record boundaries and header lines (bounded
-  queue, so memory is bounded however far the database is behind).
-- writer (PG_WRITERS): reads pieces into batches (scan.py: the compiled scanner, else the Python
-  reader), joining waiting pieces up to EE_BOUNCE_BATCH_SIZE records; one transaction per batch,
-  including the segment's committed byte offset; on a database error it keeps the batch, backs off
-  (0.2 s doubling to 30 s) and retries.
+- parser: durable spool bytes → raw pieces cut at record boundaries and header lines, read into
+  batches (scan.py: the compiled scanner, else the Python reader); a batch goes to the writer as
+  soon as it is idle, and grows up to EE_BOUNCE_BATCH_SIZE records while it is busy. Bounded
+  queue of read batches, so memory is bounded however far the database is behind.
+- writer (PG_WRITERS): one transaction per batch, including the segment's committed byte offset;
+  on a database error it keeps the batch, backs off (0.2 s doubling to 30 s) and retries.
 On start, segments left by a killed process (not locked by a live one) are replayed from their
 committed offset first; fingerprints make any replay idempotent. A segment fully committed and
 no longer written is deleted with its position row.
@@ -435,9 +435,11 @@ class Pipe:
         self.store = make_store(settings, engine)
         self.rejects = RejectLog(self.spool / "rejects.log")
         self.flush_seconds = settings.bounce_flush_ms / 1000
-        # PostgreSQL: several writers (backends) work on consecutive batches at once
+        # writer threads, each with its own connection (see PG_WRITERS)
         self.writers = PG_WRITERS if engine.dialect.name == "postgresql" else 1
-        self._queue: queue.Queue[tuple[Segment, RawBatch | None, int]] = queue.Queue(maxsize=self.writers + 4)
+        # read batches (compact: raw bytes are dropped once read) waiting for a writer
+        self._queue: queue.Queue[tuple[Segment, Batch | None, list[int]]] = queue.Queue(maxsize=self.writers + 1)
+        self._builder = BatchBuilder()  # the parser's: it holds the current header
         self._locks: dict[str, int] = {}
 
     # -- lifecycle
@@ -634,20 +636,26 @@ class Pipe:
                 if index >= len(self.state.segments) and (self.state.input_done or self.state.stopping):
                     break
         for _ in range(self.writers):
-            self._queue.put((Segment(Path("-")), None, 0))
+            self._queue.put((Segment(Path("-")), None, [0]))
 
     def _parse_segment(self, segment: Segment) -> None:
+        from emailengine.bounces.scan import batch_from_piece
+
         committed = self._committed_offset(segment) if segment.closed else 0
         segment.committed = committed
         limit = raw_batch_bytes(self.settings)
+        builder = self._builder
         with segment.path.open("rb") as source:
             header = _last_header(source, committed) if committed else None
             cutter = RawCutter(_header_names(header) if header else None)
             offset, pending, started = committed, None, 0.0
+            batch: Batch | None = None
+            ends: list[int] = []
             while True:
                 with self.state.cond:
                     while (offset >= segment.durable and not segment.closed
-                           and not (started and time.monotonic() - started >= self.flush_seconds)):
+                           and not (started and time.monotonic() - started >= self.flush_seconds)
+                           and not (batch is not None and self._queue.empty())):
                         self.state.cond.wait(0.05)
                     durable, closed = segment.durable, segment.closed
                 data = b""
@@ -658,59 +666,49 @@ class Pipe:
                 final = closed and offset >= durable
                 for piece in cutter.feed(data, offset, final):
                     if pending is not None and pending.names != piece.names:
-                        self._hand_over(segment, pending)
+                        batch = self._read_piece(segment, pending, builder, batch, ends, batch_from_piece)
                         pending = None
                     pending = piece if pending is None else RawBatch(piece.names, pending.data + piece.data,
                                                                      piece.end)
                     started = started or time.monotonic()
                 due = started and time.monotonic() - started >= self.flush_seconds
                 if pending is not None and (len(pending.data) >= limit or due or final):
-                    self._hand_over(segment, pending)
+                    batch = self._read_piece(segment, pending, builder, batch, ends, batch_from_piece)
                     pending, started = None, 0.0
+                # Hand the batch over when it is full, at the end, or as soon as the writer is idle:
+                # while the writer is busy (catching up), pieces accumulate into one transaction.
+                if batch is not None and (final or self._queue.empty()
+                                          or batch.records + batch.duplicates_in_batch >= self.settings.bounce_batch_size):
+                    self._queue.put((segment, batch, ends))
+                    batch, ends = None, []
                 if final:
-                    self._queue.put((segment, None, offset))  # segment done
+                    self._queue.put((segment, None, [offset]))  # segment done
                     return
 
-    def _hand_over(self, segment: Segment, piece: RawBatch) -> None:
+    def _read_piece(self, segment: Segment, piece: RawBatch, builder: BatchBuilder, batch: Batch | None,
+                    ends: list[int], read: Callable[..., Batch]) -> Batch:
+        """Read a raw piece into the pending batch (raw bytes are dropped once read)."""
         with self.state.cond:
             segment.queued.append(piece.end)
-        self._queue.put((segment, piece, piece.end))
+        ends.append(piece.end)
+        return read(piece.names, piece.data, builder, into=batch)
 
     # -- writer threads
 
     def _write_loop(self) -> None:
-        from emailengine.bounces.scan import batch_from_piece
-
-        builder = BatchBuilder()  # one per writer: it holds the current header
         last_metrics = 0.0
-        held = None
         while True:
-            segment, piece, end = held or self._queue.get()
-            held = None
+            segment, batch, ends = self._queue.get()
             if segment.name == "-":
                 break
-            if piece is None:
+            if batch is None:
                 with self.state.cond:  # the segment is done once every piece of it is committed
                     while segment.queued and not self.state.error:
                         self.state.cond.wait(0.1)
-                if segment.closed and end >= segment.durable:
-                    self._commit_position(segment, end)
+                if segment.closed and ends[0] >= segment.durable:
+                    self._commit_position(segment, ends[0])
                     self._finish_segment(segment)
                 continue
-            # Read the piece, then, while more are waiting (catching up), read them into the same
-            # batch: one transaction per EE_BOUNCE_BATCH_SIZE records, raw bytes freed as they are read.
-            batch = batch_from_piece(piece.names, piece.data, builder)
-            ends = [end]
-            while batch.records + batch.duplicates_in_batch < self.settings.bounce_batch_size:
-                try:
-                    held = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if held[0] is not segment or held[1] is None:
-                    break
-                batch_from_piece(held[1].names, held[1].data, builder, into=batch)
-                ends.append(held[2])
-                held = None
             written = self._write_until_done(segment, batch, ends)
             if written is None:
                 return

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -325,3 +326,51 @@ def test_the_compiled_scanner_and_the_python_reader_store_the_same(tmp_path):
     assert compiled["bounces"] and compiled["outbox"] and compiled["fingerprints"]
     for table in compiled:
         assert compiled[table] == python[table], table
+
+
+def _reordered(data: bytes) -> bytes:
+    """The same accounting file with the columns after `type` reversed (a restart with a new record-fields list)."""
+    rows = list(csv.reader(io.StringIO(data.decode())))
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows([row[:1] + list(reversed(row[1:])) for row in rows])
+    return out.getvalue().encode()
+
+
+def test_pipe_rotates_spool_segments_and_keeps_the_header_in_force(engine, tmp_path, monkeypatch):
+    from emailengine.bounces import run
+
+    monkeypatch.setattr(run, "SEGMENT_MAX_BYTES", 60_000)  # about 150 records per segment
+    rotations = []
+    rotate = run.Pipe._rotate
+    monkeypatch.setattr(run.Pipe, "_rotate", lambda self, *a: rotations.append(a[1]) or rotate(self, *a))
+    first, second = accounting(700, seed=21), _reordered(accounting(700, seed=22))
+    settings = settings_for(tmp_path)
+    read_end, write_end = os.pipe()
+
+    def feed() -> None:
+        # As PowerMTA writes: whole records, in writes of at most PIPE_BUF bytes (atomic), so every
+        # read ends at a record's end — the only place the spool may rotate.
+        with os.fdopen(write_end, "wb", buffering=0) as stream:
+            for data in (first, second):
+                chunk = b""
+                for line in data.splitlines(keepends=True):
+                    if len(chunk) + len(line) > select.PIPE_BUF:
+                        stream.write(chunk)
+                        chunk = b""
+                    chunk += line
+                stream.write(chunk)
+
+    import threading
+
+    feeder = threading.Thread(target=feed)
+    feeder.start()
+    result = run.run_pipe(settings, engine, read_end)
+    feeder.join()
+    os.close(read_end)
+    expected = type_counts(first)
+    for kind, n in type_counts(_reordered(second)).items():  # reversing twice gives the original order back
+        expected[kind] = expected.get(kind, 0) + n
+    assert result.rejects == 0 and result.new == 1400
+    assert {k: int(v) for k, v in snapshot(engine)["by_type"].items()} == expected
+    assert not list((tmp_path / "spool").glob("*.acct"))  # every segment committed and deleted
+    assert len(rotations) >= 4 and {header.split(b",")[1] for header in rotations} == {b"timeLogged", b"reportedDomain"}

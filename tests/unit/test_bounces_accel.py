@@ -128,11 +128,17 @@ def header_line(names: list[str], end: str = "\n") -> bytes:
     return line(list(names), end=end)
 
 
-def settled(names: list[str] | None, data: bytes, accelerated: bool,
+Pieces = bytes | list[tuple[list[str] | None, bytes]]
+
+
+def settled(names: list[str] | None, data: Pieces, accelerated: bool,
             builder: BatchBuilder | None = None) -> tuple[dict, int]:
-    """Read a piece on one path, settle it against an empty store; return (what it wrote, C deliveries)."""
+    """Read a piece (or several (names, data) pieces into one batch) on one path, settle it against
+    an empty store; return (what it wrote, how many deliveries the compiled scanner returned as arrays)."""
     builder = builder if builder is not None else BatchBuilder()
-    batch = batch_from_piece(names, data, builder, accelerated=accelerated)
+    batch = None
+    for piece_names, piece in [(names, data)] if isinstance(data, bytes) else data:
+        batch = batch_from_piece(piece_names, piece, builder, accelerated=accelerated, into=batch)
     scanned = sum(len(part) for part in batch.deliveries)
     times, prints = batch.fingerprint_arrays()
     mask, _ = py_dedupe(times, prints, {})
@@ -153,7 +159,7 @@ def settled(names: list[str] | None, data: bytes, accelerated: bool,
     return result, scanned
 
 
-def same(names: list[str] | None, data: bytes, min_scanned: int = 0) -> dict:
+def same(names: list[str] | None, data: Pieces, min_scanned: int = 0) -> dict:
     """Assert both paths give the same settled batch; return it (the Python path's)."""
     need_accel()
     fast, scanned = settled(names, data, accelerated=True)
@@ -279,19 +285,23 @@ def test_scan_stops_at_a_header_or_multi_line_record_and_lists_what_it_declines(
     accel = need_accel()
     header = Header(NAMES)
     positions = [header.positions[f] for f in FIELDS]
-    before = good(0, 6)
+    before = good(0, 6)  # d d d b t d: two `others` (b, t)
     declined = [b"zz,1,2\n", line(record(9, "d", timeLogged="2024-05-14T09:12:03Z")), b"d,1715677923\n"]
-    head = b"".join(before[:3] + declined[:2] + before[3:] + declined[2:])
-    for tail in (header_line(reorder(NAMES)), line(record(7, "b", dsnDiag="two\nlines"))):
+    head = b"".join(before[:3] + declined[:2] + before[3:] + declined[2:] + before[:1])
+    tails = (header_line(reorder(NAMES)), line(record(7, "b", dsnDiag="two\nlines")), b'd,1,a"b\n',
+             b"Type,rcpt\n")
+    for tail in tails:
         stop, fps, ts, group_of, groups, others, slow, last = accel.scan(head + tail + b"d,x\n", positions,
                                                                          header.width)
-        assert stop == len(head)
-        assert slow == [item.rstrip(b"\n") for item in declined]
-        assert len(fps) == len(ts) == 2 * len(group_of) and len(fps) // 8 + len(others) == len(before)
+        assert stop == len(head), tail
+        # each declined line with how many `others` precede it (the Python path reads it in its place)
+        assert slow == [(0, declined[0].rstrip(b"\n")), (0, declined[1].rstrip(b"\n")),
+                        (2, declined[2].rstrip(b"\n"))]
+        assert len(fps) == len(ts) == 2 * len(group_of) == 8 * 5 and len(others) == 2
         assert max(array("i", group_of)) < len(groups)
         assert last == max(array("q", ts))
-    stop, *_ = accel.scan(head, positions, header.width)
-    assert stop == -1
+    stop, *_, slow, _ = accel.scan(head, positions, header.width)
+    assert stop == -1 and len(slow) == 3
 
 
 # ---------------------------------------------------------------- generated traffic
@@ -316,13 +326,24 @@ def test_sample_traffic_reads_the_same_on_both_paths(seed, iso_times, end):
 def test_sample_traffic_in_pieces_with_one_builder_per_path():
     need_accel()
     lines = sample_piece(3000, 4).splitlines(keepends=True)
-    lines.insert(1500, lines[10])  # a record repeated in a later piece
+    lines.insert(1450, lines[1420])  # a record twice in one piece
     fast_builder, slow_builder = BatchBuilder(), BatchBuilder()
     for start in range(0, len(lines), 700):
         data = b"".join(lines[start:start + 700])
         fast, _ = settled(list(sample.HEADER), data, True, fast_builder)
         slow, _ = settled(list(sample.HEADER), data, False, slow_builder)
         assert fast == slow, start
+
+
+def test_several_pieces_into_one_batch():
+    names = list(sample.HEADER)
+    lines = sample_piece(2000, 8).splitlines(keepends=True)
+    edge = [(NAMES, b"".join(case)) for case in EDGE_CASES.values()]
+    pieces = [(names, b"".join(lines[:700])), *edge[:12], (names, b"".join(lines[700:1400])), *edge[12:],
+              (None, b"".join(lines[1400:1450])), (names, b"".join(lines[:50])), (names, b"".join(lines[1400:]))]
+    result = same(names, pieces, min_scanned=1500)
+    # the same 50 records in two pieces of one batch count once
+    assert result["records"] >= 2050 and result["new_count"] <= result["records"] - 50
 
 
 def test_sample_traffic_with_a_reordered_header_in_the_middle():
@@ -419,8 +440,8 @@ def test_all_edge_cases_in_one_piece(seed):
 
 def test_a_new_header_maps_the_records_after_it_on_both_paths():
     reordered = ["type", "vmta", "rcpt", "dlvSourceIp", "timeLogged", "dsnStatus", "dsnDiag"]
-    data = b"".join(good(0, 5) + [header_line(reordered), line(record(1, "d", rcpt="x@gmail.com", dlvSourceIp="192.0.2.99",
-                                                                        vmta="vmta-z"), reordered)])
+    after = record(1, "d", rcpt="x@gmail.com", dlvSourceIp="192.0.2.99", vmta="vmta-z")
+    data = b"".join([*good(0, 5), header_line(reordered), line(after, reordered)])
     result = same(NAMES, data, min_scanned=1)
     assert result["header"] == tuple(reordered)
     assert any(key[1:4] == ("192.0.2.99", "gmail", "vmta-z") for key in result["stats"]), result["stats"]
@@ -459,16 +480,22 @@ def test_no_header_yet():
     assert sum(reason == "record before any header line" for reason, _ in result["rejects"]) == 3
 
 
-# ---------------------------------------------------------------- discrepancies found (minimal cases)
+# ---------------------------------------------------------------- cases where the paths once disagreed
 
 
-def test_a_stray_quote_joins_lines_alike_on_both_paths():
+@pytest.mark.parametrize("data", [
+    b'd,1715677923,a"b@x\nd,1715677924,good@x\nd,1715677925,c"d@x\n',
+    b'd,1715677923,a"b@x\nd,1715677924,good@x\nb,1715677925,c@x,"multi\nline"\n',
+    b'b",1715677923,a@x\nd,1715677924,good@x\n",x\n',
+    b'b,1715677923,a@x,\r,"\n",x\nd,1715677924,good@x\n',
+    b'd,1,2,3,4,"a\nd,1715677924,good@x\nb"\n',
+], ids=["stray quotes", "stray quote then multi-line", "quote in an unknown type", "CR then open quote",
+        "too many cells then open quote"])
+def test_a_stray_quote_joins_lines_alike_on_both_paths(data):
     # A line with an odd number of quotes starts a multi-line record for the Python reader (quote
     # parity), so the good record after it is swallowed into one bad-CSV reject; the C scanner must
     # not read that record on its own.
-    names = ["type", "timeLogged", "rcpt"]
-    data = b'd,1715677923,a"b@x\nd,1715677924,good@x\nd,1715677925,c"d@x\n'
-    same(names, data)
+    same(["type", "timeLogged", "rcpt", "dsnDiag"], data)
 
 
 def test_a_field_over_the_csv_module_limit_is_read_alike():
@@ -478,16 +505,26 @@ def test_a_field_over_the_csv_module_limit_is_read_alike():
     same(names, b"d,1715677923,a@gmail.com," + b"x" * 140_000 + b"\n")
 
 
-def test_a_header_with_more_than_1024_columns_does_not_raise():
-    names = ["type", "timeLogged", "rcpt"] + [f"x{i}" for i in range(1100)]
-    same(names, b"d,1715677923,a@gmail.com" + b"," * 1100 + b"\n")
+@pytest.mark.parametrize("width", [1024, 1025, 1100, 1, 0])
+def test_any_header_width_reads_alike_and_never_raises(width):
+    # the compiled scanner takes 1..1024 columns; other widths must fall back, not raise
+    names = ["type", "timeLogged", "rcpt", *[f"x{i}" for i in range(width - 3)]][:width]
+    cells = ["d", "1715677923", "a@gmail.com", *[""] * (width - 3)][:width]
+    data = (",".join(cells) + "\n" + "d,1715677924,b@gmail.com\n").encode()
+    result = same(names, data, min_scanned=1 if 3 <= width <= 1024 else 0)
+    assert result["records"] == (1 if width >= 3 else 0)
 
 
-def test_first_of_two_records_with_one_fingerprint_wins_on_both_paths():
-    # The fingerprint leaves out the source IP; the reader keeps the first record in file order.
+@pytest.mark.parametrize("record_type", ["b", "d", "t"])
+@pytest.mark.parametrize("declined_first", [True, False])
+def test_first_of_two_records_with_one_fingerprint_wins_on_both_paths(record_type, declined_first):
+    # The fingerprint leaves out the source IP; the reader keeps the first record in file order, also
+    # when one of the two is declined by the scanner (a time form it leaves to Python).
     names = ["type", "timeLogged", "rcpt", "dsnStatus", "dlvSourceIp"]
-    data = b"b,2024-05-14T09:12:03Z,a@gmail.com,5.1.1,192.0.2.1\nb,1715677923,a@gmail.com,5.1.1,192.0.2.2\n"
-    same(names, data)
+    declined = f"{record_type},2024-05-14T09:12:03Z,a@gmail.com,5.1.1,192.0.2.1\n".encode()
+    scanned = f"{record_type},1715677923,a@gmail.com,5.1.1,192.0.2.2\n".encode()
+    result = same(names, declined + scanned if declined_first else scanned + declined)
+    assert {key[1] for key in result["stats"]} == {"192.0.2.1" if declined_first else "192.0.2.2"}
 
 
 # ---------------------------------------------------------------- property: any mix of lines
