@@ -6,7 +6,8 @@
  * with the GIL released, and hands everything unusual back to the Python reader, which stays the
  * reference: tests/unit/test_bounces_accel.py checks that both paths give identical batches.
  *
- * scan(data, positions, width) -> (stop, d_fps, d_ts, d_groups, groups, others, slow, max_epoch)
+ * scan(data, positions, width[, base]) -> (stop, d_fps, d_ts, d_groups, groups, others, slow, max_epoch,
+ *                                           end_order, d_order)
  *   data       complete records under one header (no header lines, every record ends in \n
  *              unless it is the last)
  *   positions  16 column indexes in reader.Record order (-1: the header lacks the column)
@@ -16,19 +17,22 @@
  *   d_fps, d_ts  native int64 arrays: fingerprint and Unix time of each delivery (d) record
  *   d_groups   native int32 array: index into `groups` of each delivery record
  *   groups     list of (hour, source ip, recipient domain, dsnMta, vmta)
- *   others     list of (fingerprint, epoch, (16 field strings)) for every other record type
- *   slow       list of (position, raw line) for the lines the C path declines (odd CSV, bad
+ *   others     list of (fingerprint, epoch, (16 field strings), order) for every other record type
+ *   slow       list of (position, raw line, order) for the lines the C path declines (odd CSV, bad
  *              UTF-8, NUL, wrong column count, unknown type, a time format it does not parse):
  *              the Python path reads them, in order (position = how many `others` precede the
  *              line), and names the reject or accepts them
+ *   order      every record's place in the file: base + its line number in `data` (d_order: native
+ *              int64 array for the deliveries); end_order is the line where scanning ended (the
+ *              stop line, or the end). Duplicate fingerprints in a batch: the lowest order counts.
  *
  * Fingerprint: the first 8 bytes of MD5(reader.fingerprint_key) as a big-endian signed int64,
  * exactly reader.md5_fingerprint. MD5 is used as a well-distributed checksum, not for security.
  *
- * dedupe(ts, fps, blocks) -> (mask, changed): fingerprints against stored blocks (one sorted
- *   array of little-endian int64 per UTC minute); mask[i] = 1 when record i is new (first time
- *   seen, in the store and in this batch); changed = {minute: merged block} for minutes that
- *   gained fingerprints.
+ * dedupe(ts, fps, blocks[, order]) -> (mask, changed): fingerprints against stored blocks (one
+ *   sorted array of little-endian int64 per UTC minute); mask[i] = 1 when record i is new (not
+ *   stored, and the first of its fingerprint in this batch by `order`, else by index); changed =
+ *   {minute: merged block} for minutes that gained fingerprints.
  * buckets(ts) -> sorted list of the distinct minutes (floor(ts / 60)).
  * count_groups(groups, mask, ngroups) -> list: new delivery records per group.
  */
@@ -353,12 +357,13 @@ static int32_t group_index(Groups *g, const char *key, size_t n, int64_t hour) {
 
 /* ------------------------------------------------------------------ scan */
 
-typedef struct { int64_t fp, epoch; size_t off; } Other; /* fields: NFIELDS (u32 len, bytes) in `arena` */
+typedef struct { int64_t fp, epoch, order; size_t off; } Other; /* fields: NFIELDS (u32 len, bytes) in `arena` */
 
 typedef struct {
-    Buf d_fps, d_ts, d_groups, others, arena, slow, key, gkey;
+    Buf d_fps, d_ts, d_groups, d_order, others, arena, slow, key, gkey;
     Groups groups;
     int64_t max_epoch;
+    int64_t order; /* the current line's ordinal: base + line number (the file order of records) */
     Py_ssize_t stop;
 } Scan;
 
@@ -399,8 +404,8 @@ static int key_add(Buf *key, const Span *s, int sep) {
 
 /* A declined line, with how many `others` precede it (the caller keeps the records' order). */
 static int slow_add(Scan *sc, size_t off, size_t n) {
-    uint64_t triple[3] = {off, n, sc->others.n / sizeof(Other)};
-    return buf_add(&sc->slow, triple, sizeof(triple));
+    uint64_t entry[4] = {off, n, sc->others.n / sizeof(Other), (uint64_t)sc->order};
+    return buf_add(&sc->slow, entry, sizeof(entry));
 }
 
 /* Scan one line; returns -1 on memory failure, 1 to stop, 0 otherwise. */
@@ -455,7 +460,7 @@ static int scan_line(Scan *sc, const char *data, size_t off, size_t len, const i
     int64_t fp = md5_fingerprint((const unsigned char *)key->p, key->n);
 
     if (!is_d) {
-        Other o = {fp, epoch, sc->arena.n};
+        Other o = {fp, epoch, sc->order, sc->arena.n};
         for (int i = 0; i < NFIELDS; i++) {
             uint32_t flen = (uint32_t)f[i].n;
             buf_add(&sc->arena, &flen, sizeof(flen));
@@ -488,7 +493,7 @@ static int scan_line(Scan *sc, const char *data, size_t off, size_t len, const i
     int32_t index = group_index(&sc->groups, g->p, g->n, hour);
     if (index < 0) return -1;
     if (buf_add(&sc->d_fps, &fp, 8) < 0 || buf_add(&sc->d_ts, &epoch, 8) < 0 ||
-        buf_add(&sc->d_groups, &index, 4) < 0)
+        buf_add(&sc->d_groups, &index, 4) < 0 || buf_add(&sc->d_order, &sc->order, 8) < 0)
         return -1;
     if (epoch > sc->max_epoch) sc->max_epoch = epoch;
     return 0;
@@ -507,6 +512,7 @@ static int scan_all(Scan *sc, const char *data, size_t n, const int *positions, 
         if (r < 0) { result = -1; break; }
         if (r > 0) { sc->stop = (Py_ssize_t)off; break; }
         off += len + 1;
+        sc->order++;
     }
 done:
     free(spans);
@@ -515,7 +521,7 @@ done:
 }
 
 static void scan_free(Scan *sc) {
-    Buf *bufs[] = {&sc->d_fps, &sc->d_ts, &sc->d_groups, &sc->others, &sc->arena, &sc->slow, &sc->key, &sc->gkey,
+    Buf *bufs[] = {&sc->d_fps, &sc->d_ts, &sc->d_groups, &sc->d_order, &sc->others, &sc->arena, &sc->slow, &sc->key, &sc->gkey,
                    &sc->groups.keys};
     for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++) free(bufs[i]->p);
     free(sc->groups.groups);
@@ -564,7 +570,7 @@ static PyObject *build_others(Scan *sc) {
             PyTuple_SET_ITEM(fields, k, text);
             p += 4 + flen;
         }
-        PyObject *item = Py_BuildValue("(LLN)", (long long)o.fp, (long long)o.epoch, fields);
+        PyObject *item = Py_BuildValue("(LLNL)", (long long)o.fp, (long long)o.epoch, fields, (long long)o.order);
         if (!item) { Py_DECREF(list); return NULL; }
         PyList_SET_ITEM(list, (Py_ssize_t)i, item);
     }
@@ -572,13 +578,14 @@ static PyObject *build_others(Scan *sc) {
 }
 
 static PyObject *build_slow(Scan *sc, const char *data) {
-    size_t count = sc->slow.n / 24;
+    size_t count = sc->slow.n / 32;
     PyObject *list = PyList_New((Py_ssize_t)count);
     if (!list) return NULL;
     for (size_t i = 0; i < count; i++) {
-        uint64_t triple[3];
-        memcpy(triple, sc->slow.p + i * 24, 24);
-        PyObject *item = Py_BuildValue("(Ky#)", (unsigned long long)triple[2], data + triple[0], (Py_ssize_t)triple[1]);
+        uint64_t entry[4];
+        memcpy(entry, sc->slow.p + i * 32, 32);
+        PyObject *item = Py_BuildValue("(Ky#L)", (unsigned long long)entry[2], data + entry[0], (Py_ssize_t)entry[1],
+                                       (long long)entry[3]);
         if (!item) { Py_DECREF(list); return NULL; }
         PyList_SET_ITEM(list, (Py_ssize_t)i, item);
     }
@@ -589,7 +596,8 @@ static PyObject *accel_scan(PyObject *self, PyObject *args) {
     Py_buffer view;
     PyObject *positions_obj;
     int width;
-    if (!PyArg_ParseTuple(args, "y*Oi", &view, &positions_obj, &width)) return NULL;
+    long long base = 0;
+    if (!PyArg_ParseTuple(args, "y*Oi|L", &view, &positions_obj, &width, &base)) return NULL;
     int positions[NFIELDS];
     PyObject *seq = PySequence_Fast(positions_obj, "positions must be a sequence");
     if (!seq) { PyBuffer_Release(&view); return NULL; }
@@ -610,6 +618,7 @@ static PyObject *accel_scan(PyObject *self, PyObject *args) {
     memset(&sc, 0, sizeof(sc));
     sc.stop = -1;
     sc.max_epoch = INT64_MIN;
+    sc.order = base;
     int failed;
     Py_BEGIN_ALLOW_THREADS
     failed = scan_all(&sc, view.buf, (size_t)view.len, positions, width);
@@ -622,10 +631,11 @@ static PyObject *accel_scan(PyObject *self, PyObject *args) {
         PyObject *others = groups ? build_others(&sc) : NULL;
         PyObject *slow = others ? build_slow(&sc, view.buf) : NULL;
         if (slow) {
-            result = Py_BuildValue("(ny#y#y#NNNL)", sc.stop, sc.d_fps.p ? sc.d_fps.p : "", (Py_ssize_t)sc.d_fps.n,
+            result = Py_BuildValue("(ny#y#y#NNNLLy#)", sc.stop, sc.d_fps.p ? sc.d_fps.p : "", (Py_ssize_t)sc.d_fps.n,
                                    sc.d_ts.p ? sc.d_ts.p : "", (Py_ssize_t)sc.d_ts.n,
                                    sc.d_groups.p ? sc.d_groups.p : "", (Py_ssize_t)sc.d_groups.n, groups, others,
-                                   slow, (long long)sc.max_epoch);
+                                   slow, (long long)sc.max_epoch, (long long)sc.order,
+                                   sc.d_order.p ? sc.d_order.p : "", (Py_ssize_t)sc.d_order.n);
         } else {
             Py_XDECREF(groups);
             Py_XDECREF(others);
@@ -640,12 +650,13 @@ static PyObject *accel_scan(PyObject *self, PyObject *args) {
 
 static int64_t bucket_of(int64_t ts) { return ts / 60 - (ts % 60 < 0); } /* floor, as Python's // */
 
-typedef struct { int64_t bucket, fp; int64_t index; } Entry;
+typedef struct { int64_t bucket, fp, order, index; } Entry;
 
 static int entry_cmp(const void *a, const void *b) {
     const Entry *x = a, *y = b;
     if (x->bucket != y->bucket) return x->bucket < y->bucket ? -1 : 1;
     if (x->fp != y->fp) return x->fp < y->fp ? -1 : 1;
+    if (x->order != y->order) return x->order < y->order ? -1 : 1;
     return x->index < y->index ? -1 : x->index > y->index;
 }
 
@@ -695,13 +706,17 @@ static int check_arrays(Py_buffer *ts, Py_buffer *fps) {
 }
 
 static PyObject *accel_dedupe(PyObject *self, PyObject *args) {
-    Py_buffer ts, fps;
+    Py_buffer ts, fps, order = {0};
     PyObject *blocks;
-    if (!PyArg_ParseTuple(args, "y*y*O!", &ts, &fps, &PyDict_Type, &blocks)) return NULL;
+    if (!PyArg_ParseTuple(args, "y*y*O!|y*", &ts, &fps, &PyDict_Type, &blocks, &order)) return NULL;
     PyObject *mask = NULL, *changed = NULL;
     Entry *entries = NULL;
     int64_t *adds = NULL;
     if (!check_arrays(&ts, &fps)) goto fail;
+    if (order.buf && order.len != ts.len) {
+        PyErr_SetString(PyExc_ValueError, "order must be an int64 array as long as ts");
+        goto fail;
+    }
     Py_ssize_t n = ts.len / 8;
     entries = malloc(sizeof(Entry) * (size_t)(n ? n : 1));
     adds = malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
@@ -710,10 +725,11 @@ static PyObject *accel_dedupe(PyObject *self, PyObject *args) {
     if (!entries || !adds || !mask || !changed) { PyErr_NoMemory(); goto fail; }
     char *m = PyBytes_AS_STRING(mask);
     memset(m, 0, (size_t)n);
-    const int64_t *t = ts.buf, *f = fps.buf;
+    const int64_t *t = ts.buf, *f = fps.buf, *o = order.buf;
     for (Py_ssize_t i = 0; i < n; i++) {
         entries[i].bucket = bucket_of(t[i]);
         entries[i].fp = f[i];
+        entries[i].order = o ? o[i] : i;
         entries[i].index = i;
     }
     qsort(entries, (size_t)n, sizeof(Entry), entry_cmp);
@@ -759,6 +775,7 @@ static PyObject *accel_dedupe(PyObject *self, PyObject *args) {
     free(adds);
     PyBuffer_Release(&ts);
     PyBuffer_Release(&fps);
+    if (order.buf) PyBuffer_Release(&order);
     return Py_BuildValue("(NN)", mask, changed);
 fail:
     free(entries);
@@ -767,6 +784,7 @@ fail:
     Py_XDECREF(changed);
     PyBuffer_Release(&ts);
     PyBuffer_Release(&fps);
+    if (order.buf) PyBuffer_Release(&order);
     return NULL;
 }
 

@@ -395,6 +395,9 @@ def classify(record_type: str, status: str, diag: str, bounce_cat: str) -> Verdi
     return verdict
 
 
+CLASSIFY_CHARS = 4096  # of dsnDiag read by the classifier (records may carry up to 256 KiB)
+
+
 class CachedClassifier:
     """classify() with a bounded cache keyed by the reply text with addresses, IPs and ids masked.
 
@@ -409,10 +412,16 @@ class CachedClassifier:
         self._max_size = max_size
 
     def __call__(self, record_type: str, status: str, diag: str, bounce_cat: str) -> Verdict:
-        """Return classify(...) for the record, from the cache when an equal shape was seen."""
+        """Return classify(...) for the record, from the cache when an equal shape was seen.
+
+        Only the first CLASSIFY_CHARS characters of dsnDiag are read: real replies are far shorter
+        and say what matters first, and masking an unbounded text costs quadratic time.
+        """
         fixed = _FIXED.get(record_type)
         if fixed is not None:
             return fixed
+        if len(diag) > CLASSIFY_CHARS:
+            diag = diag[:CLASSIFY_CHARS]
         exact = (record_type, status, diag, bounce_cat)
         verdict = self._cache.get(exact)
         if verdict is not None:

@@ -52,15 +52,24 @@ def py_buckets(ts: bytes) -> list[int]:
     return sorted({t // 60 for t in array("q", ts)})
 
 
-def py_dedupe(ts: bytes, fps: bytes, blocks: dict[int, bytes]) -> tuple[bytes, dict[int, bytes]]:
-    """Return (mask, changed): mask[i] is 1 when record i is new; changed maps minute → merged block."""
+def py_dedupe(ts: bytes, fps: bytes, blocks: dict[int, bytes], order: bytes | None = None,
+              ) -> tuple[bytes, dict[int, bytes]]:
+    """Return (mask, changed): mask[i] is 1 when record i is new; changed maps minute → merged block.
+
+    Of several records with one fingerprint in the batch, the first by `order` (else by index) is new.
+    """
     times, prints = array("q", ts), array("q", fps)
     if len(times) != len(prints):
         raise ValueError("ts and fps must be int64 arrays of one length")
+    ranks = array("q", order) if order is not None else None
+    if ranks is not None and len(ranks) != len(times):
+        raise ValueError("order must be an int64 array as long as ts")
+    indexes = sorted(range(len(times)), key=ranks.__getitem__) if ranks is not None else range(len(times))
     mask = bytearray(len(times))
     seen: dict[int, set[int]] = {}
     added: dict[int, list[int]] = {}
-    for index, (t, fp) in enumerate(zip(times, prints, strict=True)):
+    for index in indexes:
+        t, fp = times[index], prints[index]
         minute = t // 60
         known = seen.get(minute)
         if known is None:

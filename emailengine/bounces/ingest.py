@@ -76,6 +76,7 @@ class Deliveries:
     ts: bytes
     group_of: bytes
     keys: list[tuple[tuple, tuple]]
+    order: bytes  # native int64: each record's place in the input (see Batch.order)
 
     def __len__(self) -> int:
         return len(self.fps) // 8
@@ -86,6 +87,10 @@ class Batch:
     """What one transaction writes. Keys of `fps` are fingerprints (unique in the batch)."""
 
     fps: dict[int, int] = field(default_factory=dict)  # fingerprint -> record time (Unix seconds)
+    # fingerprint -> the record's place in the input: of records with one fingerprint the first counts,
+    # whichever reader took it (deliveries carry theirs in Deliveries.order)
+    order: dict[int, int] = field(default_factory=dict)
+    next_order: int = 0  # the place the next record read on the Python path gets
     entries: list[tuple[int, tuple, tuple]] = field(default_factory=list)
     stats: dict[tuple, int] = field(default_factory=dict)  # (day, ip, lane, vmta, column) -> n
     counts: dict[tuple, int] = field(default_factory=dict)  # (hour epoch, type, class, reason, ip, lane) -> n
@@ -99,14 +104,16 @@ class Batch:
     def __len__(self) -> int:
         return self.records
 
-    def fingerprint_arrays(self) -> tuple[bytes, bytes]:
-        """Return (times, fingerprints) of every record: the deliveries' first, then `fps` in order."""
+    def fingerprint_arrays(self) -> tuple[bytes, bytes, bytes]:
+        """Return (times, fingerprints, places) of every record: the deliveries' first, then `fps` in order."""
         times = [d.ts for d in self.deliveries]
         prints = [d.fps for d in self.deliveries]
+        places = [d.order for d in self.deliveries]
         if self.fps:
             times.append(fingerprints.int64s(list(self.fps.values())))
             prints.append(fingerprints.int64s(list(self.fps)))
-        return b"".join(times), b"".join(prints)
+            places.append(fingerprints.int64s([self.order[fp] for fp in self.fps]))
+        return b"".join(times), b"".join(prints), b"".join(places)
 
 
 def stat_column(record_type: str, verdict: Verdict) -> int:
@@ -193,12 +200,16 @@ class BatchBuilder:
         self.add_scanned(batch, record, epoch, md5_fingerprint(fingerprint_key(record, epoch)))
         return False
 
-    def add_scanned(self, batch: Batch, record: Record, epoch: int, fp: int) -> None:
-        """Add one record whose time and fingerprint are known (once per batch)."""
+    def add_scanned(self, batch: Batch, record: Record, epoch: int, fp: int, order: int | None = None) -> None:
+        """Add one record whose time and fingerprint are known (once per batch), at its place in the input."""
+        if order is None:
+            order = batch.next_order
+            batch.next_order += 1
         if fp in batch.fps:
             batch.duplicates_in_batch += 1
             return
         batch.fps[fp] = epoch
+        batch.order[fp] = order
         self.account(batch, record, epoch, fp)
 
     def account(self, batch: Batch, record: Record, epoch: int, fp: int) -> None:
@@ -349,8 +360,8 @@ class Store:
     # ---- steps ----
 
     def _write(self, cursor: Any, batch: Batch, now: datetime) -> WriteResult:
-        times, prints = batch.fingerprint_arrays()
-        mask = self._claim(cursor, times, prints)
+        times, prints, places = batch.fingerprint_arrays()
+        mask = self._claim(cursor, times, prints, places)
         # settle a copy: a batch whose transaction fails is retried as it was read
         settled = replace(batch, stats=dict(batch.stats), counts=dict(batch.counts), details=list(batch.details))
         new = settle(settled, mask)
@@ -367,7 +378,7 @@ class Store:
         new = sum(batch.counts.values())
         return WriteResult(new, duplicates, suppressed, events)
 
-    def _claim(self, cursor: Any, times: bytes, prints: bytes) -> bytes:
+    def _claim(self, cursor: Any, times: bytes, prints: bytes, places: bytes) -> bytes:
         """Mark which records are new against the stored fingerprint blocks, and store the merged blocks.
 
         Writers are serialised for the rest of the transaction (a PostgreSQL advisory lock; on SQLite
@@ -386,7 +397,7 @@ class Store:
             cursor.execute(f"SELECT bucket, fps FROM bounce_fingerprint_blocks "  # noqa: S608
                            f"WHERE bucket IN ({self._marks(len(chunk))})", chunk)
             blocks.update((bucket, bytes(block)) for bucket, block in cursor.fetchall())
-        mask, changed = fingerprints.dedupe(times, prints, blocks)
+        mask, changed = fingerprints.dedupe(times, prints, blocks, places)
         if changed:
             cursor.executemany(f"INSERT INTO bounce_fingerprint_blocks (bucket, fps) VALUES ({self._marks(2)}) "  # noqa: S608
                                "ON CONFLICT (bucket) DO UPDATE SET fps = excluded.fps", sorted(changed.items()))

@@ -26,7 +26,7 @@ def batch_from_piece(names: list[str] | None, data: bytes, builder: BatchBuilder
     """
     _use_header(builder, names)
     batch = into if into is not None else Batch()
-    if ACCEL is not None and accelerated and builder.header is not None and data and builder.header.width <= MAX_COLUMNS:
+    if ACCEL is not None and accelerated and builder.header is not None and data and 1 <= builder.header.width <= MAX_COLUMNS:
         data = _scan(builder, builder.header, data, batch)
     if data:
         add_python(builder, batch, data)
@@ -47,26 +47,34 @@ def _use_header(builder: BatchBuilder, names: list[str] | None) -> None:
 
 
 def _scan(builder: BatchBuilder, header: Header, data: bytes, batch: Batch) -> bytes:
-    """Scan with the compiled module; return what is left for the Python path."""
+    """Scan with the compiled module; return what is left for the Python path.
+
+    Every record gets its place in the input (Batch.order): the compiled records their line, the
+    declined lines theirs, and what is left after a stop continues from the stop line.
+    """
     positions = [header.positions[name] for name in FIELDS]
-    stop, fps, times, group_of, groups, others, slow, last = ACCEL.scan(data, positions, header.width)
+    base = batch.next_order
+    (stop, fps, times, group_of, groups, others, slow, last, end_order,
+     places) = ACCEL.scan(data, positions, header.width, base)
     if fps:
         keys = [builder.delivery_keys(*group) for group in groups]
-        batch.deliveries.append(Deliveries(fps, times, group_of, keys))
+        batch.deliveries.append(Deliveries(fps, times, group_of, keys, places))
         batch.records += len(fps) // 8
         batch.last_epoch = last if batch.last_epoch is None else max(batch.last_epoch, last)
     make = Record._make
     add = builder.add_scanned
     if not slow:
-        for fp, epoch, fields in others:
-            add(batch, make(fields), epoch, fp)
-    else:  # declined lines go through the Python reader in their place: the first of two equal records wins
+        for fp, epoch, fields, order in others:
+            add(batch, make(fields), epoch, fp, order)
+    else:  # declined lines go through the Python reader in their place
         done = 0
-        for position, line in slow:
-            for fp, epoch, fields in others[done:position]:
-                add(batch, make(fields), epoch, fp)
+        for position, line, order in slow:
+            for fp, epoch, fields, place in others[done:position]:
+                add(batch, make(fields), epoch, fp, place)
             done = max(done, position)
+            batch.next_order = order
             add_python(builder, batch, line)
-        for fp, epoch, fields in others[done:]:
-            add(batch, make(fields), epoch, fp)
+        for fp, epoch, fields, order in others[done:]:
+            add(batch, make(fields), epoch, fp, order)
+    batch.next_order = end_order
     return data[stop:] if stop >= 0 else b""

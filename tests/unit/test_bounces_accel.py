@@ -140,8 +140,8 @@ def settled(names: list[str] | None, data: Pieces, accelerated: bool,
     for piece_names, piece in [(names, data)] if isinstance(data, bytes) else data:
         batch = batch_from_piece(piece_names, piece, builder, accelerated=accelerated, into=batch)
     scanned = sum(len(part) for part in batch.deliveries)
-    times, prints = batch.fingerprint_arrays()
-    mask, _ = py_dedupe(times, prints, {})
+    times, prints, places = batch.fingerprint_arrays()
+    mask, _ = py_dedupe(times, prints, {}, places)
     new_count = settle(batch, mask)
     ts, fps = array("q", times), array("q", prints)
     details = [(d.fp, d.record, d.epoch, d.verdict, d.lane, d.ip) for d in batch.details]
@@ -181,7 +181,7 @@ def route(names: list[str], data: bytes) -> str:
     """Return how the C scanner takes one record: 'fast', 'slow' (declined) or 'stop' (Python reads on)."""
     accel = need_accel()
     header = Header(names)
-    stop, fps, _, _, _, others, slow, _ = accel.scan(data, [header.positions[f] for f in FIELDS], header.width)
+    stop, fps, _, _, _, others, slow, *_ = accel.scan(data, [header.positions[f] for f in FIELDS], header.width)
     if stop == 0:
         return "stop"
     if slow:
@@ -291,17 +291,21 @@ def test_scan_stops_at_a_header_or_multi_line_record_and_lists_what_it_declines(
     tails = (header_line(reorder(NAMES)), line(record(7, "b", dsnDiag="two\nlines")), b'd,1,a"b\n',
              b"Type,rcpt\n")
     for tail in tails:
-        stop, fps, ts, group_of, groups, others, slow, last = accel.scan(head + tail + b"d,x\n", positions,
-                                                                         header.width)
+        (stop, fps, ts, group_of, groups, others, slow, last, end_order,
+         places) = accel.scan(head + tail + b"d,x\n", positions, header.width, 100)
         assert stop == len(head), tail
-        # each declined line with how many `others` precede it (the Python path reads it in its place)
-        assert slow == [(0, declined[0].rstrip(b"\n")), (0, declined[1].rstrip(b"\n")),
-                        (2, declined[2].rstrip(b"\n"))]
+        # each declined line with how many `others` precede it (the Python path reads it in its
+        # place) and its line's place in the input (base 100 + line number)
+        assert slow == [(0, declined[0].rstrip(b"\n"), 103), (0, declined[1].rstrip(b"\n"), 104),
+                        (2, declined[2].rstrip(b"\n"), 108)]
+        assert end_order == 100 + head.count(b"\n")  # the stop line
+        assert list(array("q", places)) == [100, 101, 102, 107, 109]  # the deliveries' lines
+        assert [other[3] for other in others] == [105, 106]
         assert len(fps) == len(ts) == 2 * len(group_of) == 8 * 5 and len(others) == 2
         assert max(array("i", group_of)) < len(groups)
         assert last == max(array("q", ts))
-    stop, *_, slow, _ = accel.scan(head, positions, header.width)
-    assert stop == -1 and len(slow) == 3
+    stop, *_, slow, _, end_order, _ = accel.scan(head, positions, header.width)
+    assert stop == -1 and len(slow) == 3 and end_order == head.count(b"\n")
 
 
 # ---------------------------------------------------------------- generated traffic
@@ -498,11 +502,14 @@ def test_a_stray_quote_joins_lines_alike_on_both_paths(data):
     same(["type", "timeLogged", "rcpt", "dsnDiag"], data)
 
 
-def test_a_field_over_the_csv_module_limit_is_read_alike():
+@pytest.mark.parametrize("cell", [b"x" * 131_072, b"x" * 131_073, b"x" * 140_000, "é".encode() * 70_000,
+                                  b'"' + b'x""' * 50_000 + b'"'], ids=["at the limit", "one over", "over",
+                                                                      "multi-byte under", "escaped quotes"])
+def test_a_field_over_the_csv_module_limit_is_read_alike(cell):
     # Python's csv module refuses a field over csv.field_size_limit() (131072 characters) even in
     # records under MAX_RECORD_BYTES.
     names = ["type", "timeLogged", "rcpt", "dsnDiag"]
-    same(names, b"d,1715677923,a@gmail.com," + b"x" * 140_000 + b"\n")
+    same(names, b"d,1715677923,a@gmail.com," + cell + b"\nd,1715677924,b@gmail.com,x\n", min_scanned=1)
 
 
 @pytest.mark.parametrize("width", [1024, 1025, 1100, 1, 0])
@@ -525,6 +532,16 @@ def test_first_of_two_records_with_one_fingerprint_wins_on_both_paths(record_typ
     scanned = f"{record_type},1715677923,a@gmail.com,5.1.1,192.0.2.2\n".encode()
     result = same(names, declined + scanned if declined_first else scanned + declined)
     assert {key[1] for key in result["stats"]} == {"192.0.2.1" if declined_first else "192.0.2.2"}
+
+
+def test_first_of_two_deliveries_across_pieces_of_one_batch_wins_on_both_paths():
+    # The first piece's delivery is read by the Python path (it follows a multi-line record), the
+    # second piece's by the scanner; both land in one batch (`into`), and the first in file order wins.
+    names = ["type", "timeLogged", "rcpt", "dsnStatus", "dlvSourceIp"]
+    first = b'b,1715677900,z@gmail.com,"multi\nline",192.0.2.9\nd,1715677923,a@gmail.com,2.0.0,192.0.2.1\n'
+    second = b"d,1715677923,a@gmail.com,2.0.0,192.0.2.2\n"
+    result = same(names, [(names, first), (names, second)], min_scanned=1)
+    assert {key[1] for key in result["stats"] if key[4] == 0} == {"192.0.2.1"}
 
 
 # ---------------------------------------------------------------- property: any mix of lines

@@ -111,3 +111,14 @@ def test_expiry_uses_the_last_reply_when_it_is_specific():
                         "temporarily deferred due to unexpected volume or user complaints", "message-expired")
     assert (generic.bounce_class, generic.reason) == ("soft", "expired")
     assert (specific.bounce_class, specific.reason) == ("block", "badreputation")
+
+
+def test_an_over_long_reply_is_classified_by_its_start():
+    from emailengine.bounces.classify import CLASSIFY_CHARS, CachedClassifier
+
+    start = "smtp;550 5.1.1 <a@example.com>: Recipient address rejected: User unknown in virtual mailbox table "
+    # 250,000 characters of one token (without an "@", the address mask would scan it quadratically)
+    verdict = CachedClassifier()("b", "5.1.1 (bad destination mailbox address)", start + "x" * 250_000, "")
+    assert (verdict.bounce_class, verdict.reason) == ("hard", "userunknown")
+    hidden = CachedClassifier()("b", "5.0.0", "smtp;550 " + "x" * CLASSIFY_CHARS + " user unknown", "")
+    assert hidden.reason != "userunknown"  # text past the limit is not read
