@@ -49,6 +49,7 @@ enum { F_TYPE, F_TIME, F_ORIG, F_RCPT, F_STATUS, F_DIAG, F_MTA, F_CAT, F_IP, F_V
 
 #define MAX_RECORD_BYTES (256 * 1024) /* reader.MAX_RECORD_BYTES */
 #define MAX_COLUMNS 1024
+#define MAX_EPOCH 253402300799LL /* reader.MAX_EPOCH: 9999-12-31 23:59:59 UTC */
 #define CSV_FIELD_LIMIT 131072 /* Python's csv.field_size_limit(): it rejects longer cells */
 #define SCRATCH_BYTES (2 * MAX_RECORD_BYTES)
 
@@ -193,7 +194,7 @@ static int parse_time(const char *p, size_t n, int64_t *epoch) {
         int64_t v = 0;
         size_t i = 0;
         for (; i < n && p[i] >= '0' && p[i] <= '9'; i++) v = v * 10 + (p[i] - '0');
-        if (i == n) { *epoch = v; return 1; }
+        if (i == n && v <= MAX_EPOCH) { *epoch = v; return 1; }
     }
     if (n != 19 && n != 24) return 0;
     int y, mo, d, h, mi, s, oh = 0, om = 0, sign = 0;

@@ -54,7 +54,11 @@ FINGERPRINT_LOCK = 0x65655F6670  # pg_advisory_xact_lock key of the fingerprint 
 
 @dataclass
 class Detail:
-    """A record that needs rows of its own (bounce, complaint)."""
+    """A record that needs rows of its own (bounce, complaint).
+
+    `prepare()` computes what its rows need when the record is read (in the pipe's parser
+    thread), so the writer's transaction only filters and sends.
+    """
 
     fp: int  # the record's fingerprint
     record: Record
@@ -62,6 +66,22 @@ class Detail:
     verdict: Verdict
     lane: str
     ip: str
+    email: str = ""  # rcpt, trimmed and lower-cased
+    row: tuple = ()  # the bounces row without occurred_at and created_at (added by the store)
+    event: str = ""  # "complaint", "hard_bounce" or "" (no event when it is read)
+    payload: str = ""  # the event's JSON
+
+    def prepare(self) -> Detail:
+        """Fill email, row, event and payload from the record; return self."""
+        r = self.record
+        self.email = r.rcpt.strip().lower()
+        self.row = (self.fp, r.type, self.verdict.bounce_class, self.verdict.reason, self.email[:320], self.ip[:45],
+                    r.vmta[:64], self.lane, r.status[:255], r.diag, r.bounce_cat[:64], r.message_id[:998],
+                    r.campaign_uid[:64], r.subscriber_uid[:64])
+        self.event = "complaint" if r.type == "f" else "hard_bounce" if self.verdict.bounce_class == "hard" else ""
+        if self.event:
+            self.payload = json.dumps(event_payload(self, self.event), ensure_ascii=False)
+        return self
 
 
 @dataclass
@@ -240,7 +260,7 @@ class BatchBuilder:
         counts[count_key] = counts.get(count_key, 0) + 1
         batch.entries.append((fp, stat_key, count_key))
         if record_type in _DETAIL_TYPES:
-            batch.details.append(Detail(fp, record, epoch, verdict, lane, ip))
+            batch.details.append(Detail(fp, record, epoch, verdict, lane, ip).prepare())
 
     def delivery_keys(self, hour: int, ip: str, domain: str, mta: str, vmta: str) -> tuple[tuple, tuple]:
         """Return the (delivery_stats, bounce_counts) keys a delivery of this group increments."""
@@ -427,13 +447,8 @@ class Store:
         columns = ("fingerprint", "occurred_at", "record_type", "bounce_class", "reason", "rcpt", "source_ip", "vmta",
                    "provider", "status", "diag", "bounce_cat", "message_id", "campaign_uid", "subscriber_uid",
                    "created_at")
-        rows = []
-        for d in details:
-            r = d.record
-            rows.append((d.fp, self._ts(d.epoch), r.type, d.verdict.bounce_class, d.verdict.reason,
-                         r.rcpt.strip().lower()[:320], d.ip[:45], r.vmta[:64], d.lane, r.status[:255], r.diag,
-                         r.bounce_cat[:64], r.message_id[:998], r.campaign_uid[:64], r.subscriber_uid[:64],
-                         self._now(now)))
+        created, ts = self._now(now), self._ts
+        rows = [(d.fp, ts(d.epoch), *d.row[1:], created) for d in details]
         self._insert(cursor, "bounces", columns, rows)
 
     def _suppress(self, cursor: Any, details: list[Detail], now: datetime) -> tuple[int, int]:
@@ -442,13 +457,10 @@ class Store:
         events: list[tuple[Detail, str]] = []
         soft: dict[str, Detail] = {}
         for d in details:
-            email = d.record.rcpt.strip().lower()
-            if d.record.type == "f":
-                events.append((d, "complaint"))
-                cause = "complaint"
-            elif d.verdict.bounce_class == "hard":
-                events.append((d, "hard_bounce"))
-                cause = "hard"
+            email = d.email
+            if d.event:
+                events.append((d, d.event))
+                cause = "complaint" if d.event == "complaint" else "hard"
             else:
                 if d.verdict.bounce_class == "soft" and email:
                     if email not in soft or d.epoch > soft[email].epoch:
@@ -513,12 +525,14 @@ class Store:
         columns = ("event_id", "destination", "event_type", "email", "payload", "occurred_at", "created_at",
                    "status", "attempts", "next_attempt_at")
         rows = []
+        created = self._now(now)
         for detail, event_type in events:
-            payload = event_payload(detail, event_type)
-            text = json.dumps(payload, ensure_ascii=False)
+            text = detail.payload if event_type == detail.event else json.dumps(event_payload(detail, event_type),
+                                                                                ensure_ascii=False)
+            occurred, event = self._ts(detail.epoch), event_id(detail)
             for destination in self.destinations:
-                rows.append((payload["id"], destination, event_type, payload["email"][:320], text,
-                             self._ts(detail.epoch), self._now(now), "pending", 0, self._now(now)))
+                rows.append((event, destination, event_type, detail.email[:320], text, occurred, created, "pending", 0,
+                             created))
         self._insert(cursor, "outbox", columns, rows)
 
     def _position(self, cursor: Any, segment: str, host: str, offset: int, now: datetime) -> None:

@@ -23,6 +23,7 @@ from typing import NamedTuple
 
 RECORD_TYPES = frozenset({"d", "b", "t", "tq", "r", "f", "rb", "rs"})
 MAX_RECORD_BYTES = 256 * 1024  # longer is "absurd length": real records stay far below
+MAX_EPOCH = 253_402_300_799  # 9999-12-31 23:59:59 UTC: later times cannot be stored (a reject, not a crash)
 MAX_RECORD_LINES = 64  # a quoted field never spans more physical lines than this
 
 # canonical field → names accepted in the header (lower case)
@@ -227,7 +228,7 @@ def parse_time(text: str) -> int | None:
     if not text:
         return None
     if text.isascii() and text.isdigit():
-        return int(text) if len(text) <= 12 else None
+        return int(text) if len(text) <= 12 and int(text) <= MAX_EPOCH else None
     if not (_ISO_TIME.match(text) or _MDY_TIME.match(text)):
         return None  # the same forms the PostgreSQL fast path accepts (ingest.TIME_SQL)
     if text[2:3] == "/" and text[5:6] == "/":

@@ -374,3 +374,19 @@ def test_pipe_rotates_spool_segments_and_keeps_the_header_in_force(engine, tmp_p
     assert {k: int(v) for k, v in snapshot(engine)["by_type"].items()} == expected
     assert not list((tmp_path / "spool").glob("*.acct"))  # every segment committed and deleted
     assert len(rotations) >= 4 and {header.split(b",")[1] for header in rotations} == {b"timeLogged", b"reportedDomain"}
+
+
+def test_a_hard_bounce_dated_after_year_9999_is_rejected_not_a_crash(engine, tmp_path):
+    data = accounting(50, seed=31)
+    header, first, rest = data.split(b"\r\n", 2)
+    cells = next(csv.reader([rest.split(b"\r\n", 1)[0].decode()]))
+    names = header.decode().split(",")
+    cells[names.index("type")], cells[names.index("timeLogged")] = "b", "999999999999"
+    cells[names.index("dsnStatus")] = "5.1.1 (bad destination mailbox address)"
+    line = io.StringIO()
+    csv.writer(line, lineterminator="\r\n").writerow(cells)
+    path = tmp_path / "acct.csv"
+    path.write_bytes(data + line.getvalue().encode())
+    result = import_files([path], settings_for(tmp_path), engine)
+    assert result.new == 50 and result.rejects == 1
+    assert "unreadable timeLogged" in (tmp_path / "spool" / "rejects.log").read_text()
