@@ -1,7 +1,9 @@
 """Bounce pipeline: PowerMTA accounting → classified records → counters, suppressions, outbox.
 
-Start here: reader.py (CSV records, pure) → classify.py (the one rule table, pure) →
-ingest.py (batches and the one-transaction writes) → run.py (pipe, spool, import, stats: the I/O).
+Start here: reader.py (CSV records, pure; the reference reader) → classify.py (the one rule
+table, pure) → scan.py (a piece of input → a batch: the compiled scanner _accel.c for the common
+record, reader.py for the rest) → fingerprints.py (which records are new, pure) → ingest.py
+(batches and the one-transaction writes) → run.py (pipe, spool, import, stats: the I/O).
 CLI: emailengine/cli/bounces.py. Docs: docs/bounces.md.
 
 For `ee health` and metrics: `last_record_at(session)` and `pipe_counters(session)` below.
