@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 STAT_COLUMNS = ("delivered", "deferred", "rep_deferred", "hard", "soft", "block", "complaints")
 _D, _DEF, _REP, _HARD, _SOFT, _BLOCK, _COMPL = range(7)
 BOUNCE_TYPES = frozenset({"b", "rb"})
+IP_CHARS, VMTA_CHARS = 45, 64  # source_ip and vmta column sizes (values are cut to fit)
 FINGERPRINT_LOCK = 0x65655F6670  # pg_advisory_xact_lock key of the fingerprint blocks ("ee_fp")
 
 
@@ -75,8 +76,8 @@ class Detail:
         """Fill email, row, event and payload from the record; return self."""
         r = self.record
         self.email = r.rcpt.strip().lower()
-        self.row = (self.fp, r.type, self.verdict.bounce_class, self.verdict.reason, self.email[:320], self.ip[:45],
-                    r.vmta[:64], self.lane, r.status[:255], r.diag, r.bounce_cat[:64], r.message_id[:998],
+        self.row = (self.fp, r.type, self.verdict.bounce_class, self.verdict.reason, self.email[:320],
+                    self.ip[:IP_CHARS], r.vmta[:VMTA_CHARS], self.lane, r.status[:255], r.diag, r.bounce_cat[:64], r.message_id[:998],
                     r.campaign_uid[:64], r.subscriber_uid[:64])
         self.event = "complaint" if r.type == "f" else "hard_bounce" if self.verdict.bounce_class == "hard" else ""
         if self.event:
@@ -428,7 +429,8 @@ class Store:
         for (day, ip, lane, vmta, column), n in stats.items():
             if column < 0:
                 continue
-            merged.setdefault((day, ip, lane, vmta), [0] * 7)[column] += n
+            # cut to the column sizes: one over-long field must not make the batch fail forever
+            merged.setdefault((day, ip[:IP_CHARS], lane, vmta[:VMTA_CHARS]), [0] * 7)[column] += n
         rows = sorted((_day_text(day), ip, lane, vmta, *values) for (day, ip, lane, vmta), values in merged.items())
         updates = ", ".join(f"{c} = delivery_stats.{c} + excluded.{c}" for c in STAT_COLUMNS)
         self._upsert(cursor, "delivery_stats", ("day", "source_ip", "provider", "vmta", *STAT_COLUMNS),
@@ -436,7 +438,11 @@ class Store:
                      f"ON CONFLICT (day, source_ip, provider, vmta) DO UPDATE SET {updates}")
 
     def _counts(self, cursor: Any, counts: dict[tuple, int]) -> None:
-        rows = sorted((self._ts(hour), *rest, n) for (hour, *rest), n in counts.items())
+        totals: dict[tuple, int] = {}
+        for (hour, record_type, bounce_class, reason, ip, lane), n in counts.items():
+            key = (hour, record_type, bounce_class, reason, ip[:IP_CHARS], lane)
+            totals[key] = totals.get(key, 0) + n
+        rows = sorted((self._ts(hour), *rest, n) for (hour, *rest), n in totals.items())
         self._upsert(cursor, "bounce_counts", ("hour", "record_type", "bounce_class", "reason", "source_ip",
                                                "provider", "count"),
                      ("timestamptz", "text", "text", "text", "text", "text", "bigint"), rows,
@@ -472,7 +478,7 @@ class Store:
             low, high = (min(first[4], d.epoch), max(first[5], d.epoch)) if first else (d.epoch, d.epoch)
             keep = first if first and first[1] == "complaint" else None
             cause_, reason = (keep[1], keep[2]) if keep else (cause, d.verdict.reason)
-            suppressions[email] = (email[:320], cause_, reason, d.ip, low, high)
+            suppressions[email] = (email[:320], cause_, reason, d.ip[:IP_CHARS], low, high)
         rows = [(e, c, r, ip, self._ts(lo), self._ts(hi)) for e, c, r, ip, lo, hi in suppressions.values()]
         self._upsert_suppressions(cursor, rows)
         soft_events = self._soft_rule(cursor, soft)
@@ -513,7 +519,7 @@ class Store:
             email = detail.record.rcpt.strip().lower()
             cursor.execute(f"INSERT INTO suppressions (email, cause, reason, source_ip, first_at, last_at) VALUES "  # noqa: S608
                            f"({self._marks(6)}) ON CONFLICT (email) DO NOTHING RETURNING email",
-                           (email[:320], "soft", detail.verdict.reason, detail.ip, self._ts(detail.epoch),
+                           (email[:320], "soft", detail.verdict.reason, detail.ip[:IP_CHARS], self._ts(detail.epoch),
                             self._ts(detail.epoch)))
             if cursor.fetchall():
                 suppressed.append(detail)

@@ -24,6 +24,7 @@ from typing import NamedTuple
 RECORD_TYPES = frozenset({"d", "b", "t", "tq", "r", "f", "rb", "rs"})
 MAX_RECORD_BYTES = 256 * 1024  # longer is "absurd length": real records stay far below
 MAX_EPOCH = 253_402_300_799  # 9999-12-31 23:59:59 UTC: later times cannot be stored (a reject, not a crash)
+MIN_EPOCH = -62_135_596_800  # 0001-01-01 00:00:00 UTC: nor can earlier ones
 MAX_RECORD_LINES = 64  # a quoted field never spans more physical lines than this
 
 # canonical field → names accepted in the header (lower case)
@@ -240,9 +241,10 @@ def parse_time(text: str) -> int | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     try:
-        return int(moment.timestamp())
+        epoch = int(moment.timestamp())
     except (OverflowError, ValueError, OSError):
         return None
+    return epoch if MIN_EPOCH <= epoch <= MAX_EPOCH else None  # storable as a UTC datetime
 
 
 def status_code(status: str) -> str:

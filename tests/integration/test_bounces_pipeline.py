@@ -390,3 +390,21 @@ def test_a_hard_bounce_dated_after_year_9999_is_rejected_not_a_crash(engine, tmp
     result = import_files([path], settings_for(tmp_path), engine)
     assert result.new == 50 and result.rejects == 1
     assert "unreadable timeLogged" in (tmp_path / "spool" / "rejects.log").read_text()
+
+
+def test_over_long_source_ip_and_vmta_are_cut_to_fit_not_a_failing_batch(engine, tmp_path):
+    header = "type,timeLogged,orig,rcpt,dsnStatus,dsnDiag,dlvSourceIp,vmta\n"
+    now = int(time.time()) // 3600 * 3600 - 86400
+    rows = [f"d,{now},a@x.com,b@gmail.com,2.0.0,smtp;250 ok,{'1' * 60},v1\n",
+            f"b,{now + 1},a@x.com,c@gmail.com,5.1.1 (bad),smtp;550 5.1.1 user unknown,{'2' * 60},{'v' * 80}\n",
+            f"t,{now + 2},a@x.com,d@gmail.com,4.2.0,smtp;421 try later,{'3' * 60},{'w' * 80}\n"]
+    path = tmp_path / "acct.csv"
+    path.write_text(header + "".join(rows))
+    result = import_files([path], settings_for(tmp_path), engine)
+    assert (result.new, result.rejects, result.suppressed) == (3, 0, 1)
+    with engine.connect() as connection:
+        ips = {row[0] for row in connection.execute(sa.text("SELECT source_ip FROM delivery_stats"))}
+        vmtas = {row[0] for row in connection.execute(sa.text("SELECT vmta FROM delivery_stats"))}
+        suppressed_ip = connection.execute(sa.text("SELECT source_ip FROM suppressions")).scalar()
+    assert ips == {"1" * 45, "2" * 45, "3" * 45} and vmtas == {"v1", "v" * 64, "w" * 64}
+    assert suppressed_ip == "2" * 45

@@ -152,3 +152,13 @@ def test_fuzz_any_csv_written_by_a_real_writer_reads_back(table):
     assert consumed == len(data)
     assert rows[0] == ["type", "timeLogged", "rcpt"]
     assert rows[1:] == table
+
+
+def test_times_that_no_utc_datetime_can_hold_are_unreadable():
+    from datetime import UTC, datetime
+
+    for text in ("0001-01-01 00:00:00+0100", "9999-12-31 23:59:59-0100", "253402300800", "999999999999"):
+        assert parse_time(text) is None, text
+    for text in ("0001-01-01 00:00:00", "9999-12-31 23:59:59+0000", "253402300799", "1900-01-01 00:00:00"):
+        epoch = parse_time(text)
+        assert epoch is not None and datetime.fromtimestamp(epoch, UTC).year in (1, 1900, 9999), text
