@@ -38,6 +38,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from emailengine.bounces.ingest import Batch, BatchBuilder, Store, WriteResult
 from emailengine.bounces.reader import Reject, decode_records, parse_rows, split_records
+from emailengine.bounces.scan import batch_from_piece
 from emailengine.logs import logger
 
 if TYPE_CHECKING:
@@ -307,8 +308,6 @@ def raw_batch_bytes(settings: Settings) -> int:
 
 def _batches(pieces: Iterator[RawBatch], builder: BatchBuilder, size: int) -> Iterator[Batch]:
     """Yield batches of about `size` records read from consecutive pieces (raw bytes dropped as read)."""
-    from emailengine.bounces.scan import batch_from_piece
-
     batch: Batch | None = None
     for piece in pieces:
         batch = batch_from_piece(piece.names, piece.data, builder, into=batch)
@@ -639,8 +638,6 @@ class Pipe:
             self._queue.put((Segment(Path("-")), None, [0]))
 
     def _parse_segment(self, segment: Segment) -> None:
-        from emailengine.bounces.scan import batch_from_piece
-
         committed = self._committed_offset(segment) if segment.closed else 0
         segment.committed = committed
         limit = raw_batch_bytes(self.settings)
@@ -666,14 +663,14 @@ class Pipe:
                 final = closed and offset >= durable
                 for piece in cutter.feed(data, offset, final):
                     if pending is not None and pending.names != piece.names:
-                        batch = self._read_piece(segment, pending, builder, batch, ends, batch_from_piece)
+                        batch = self._read_piece(segment, pending, builder, batch, ends)
                         pending = None
                     pending = piece if pending is None else RawBatch(piece.names, pending.data + piece.data,
                                                                      piece.end)
                     started = started or time.monotonic()
                 due = started and time.monotonic() - started >= self.flush_seconds
                 if pending is not None and (len(pending.data) >= limit or due or final):
-                    batch = self._read_piece(segment, pending, builder, batch, ends, batch_from_piece)
+                    batch = self._read_piece(segment, pending, builder, batch, ends)
                     pending, started = None, 0.0
                 # Hand the batch over when it is full, at the end, or as soon as the writer is idle:
                 # while the writer is busy (catching up), pieces accumulate into one transaction.
@@ -686,12 +683,12 @@ class Pipe:
                     return
 
     def _read_piece(self, segment: Segment, piece: RawBatch, builder: BatchBuilder, batch: Batch | None,
-                    ends: list[int], read: Callable[..., Batch]) -> Batch:
+                    ends: list[int]) -> Batch:
         """Read a raw piece into the pending batch (raw bytes are dropped once read)."""
         with self.state.cond:
             segment.queued.append(piece.end)
         ends.append(piece.end)
-        return read(piece.names, piece.data, builder, into=batch)
+        return batch_from_piece(piece.names, piece.data, builder, into=batch)
 
     # -- writer threads
 
