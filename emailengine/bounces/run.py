@@ -635,7 +635,7 @@ class Pipe:
                 if index >= len(self.state.segments) and (self.state.input_done or self.state.stopping):
                     break
         for _ in range(self.writers):
-            self._queue.put((Segment(Path("-")), None, [0]))
+            self._queue.put((Segment(Path("-")), None, [0], []))
 
     def _parse_segment(self, segment: Segment) -> None:
         committed = self._committed_offset(segment) if segment.closed else 0
@@ -648,6 +648,7 @@ class Pipe:
             offset, pending, started = committed, None, 0.0
             batch: Batch | None = None
             ends: list[int] = []
+            spans: list[tuple[list[str] | None, int, int]] = []  # (header, start, end) of each piece read
             while True:
                 with self.state.cond:
                     while (offset >= segment.durable and not segment.closed
@@ -663,31 +664,32 @@ class Pipe:
                 final = closed and offset >= durable
                 for piece in cutter.feed(data, offset, final):
                     if pending is not None and pending.names != piece.names:
-                        batch = self._read_piece(segment, pending, builder, batch, ends)
+                        batch = self._read_piece(segment, pending, builder, batch, ends, spans)
                         pending = None
                     pending = piece if pending is None else RawBatch(piece.names, pending.data + piece.data,
                                                                      piece.end)
                     started = started or time.monotonic()
                 due = started and time.monotonic() - started >= self.flush_seconds
                 if pending is not None and (len(pending.data) >= limit or due or final):
-                    batch = self._read_piece(segment, pending, builder, batch, ends)
+                    batch = self._read_piece(segment, pending, builder, batch, ends, spans)
                     pending, started = None, 0.0
                 # Hand the batch over when it is full, at the end, or as soon as the writer is idle:
                 # while the writer is busy (catching up), pieces accumulate into one transaction.
                 if batch is not None and (final or self._queue.empty()
                                           or batch.records + batch.duplicates_in_batch >= self.settings.bounce_batch_size):
-                    self._queue.put((segment, batch, ends))
-                    batch, ends = None, []
+                    self._queue.put((segment, batch, ends, spans))
+                    batch, ends, spans = None, [], []
                 if final:
-                    self._queue.put((segment, None, [offset]))  # segment done
+                    self._queue.put((segment, None, [offset], []))  # segment done
                     return
 
     def _read_piece(self, segment: Segment, piece: RawBatch, builder: BatchBuilder, batch: Batch | None,
-                    ends: list[int]) -> Batch:
+                    ends: list[int], spans: list[tuple[list[str] | None, int, int]]) -> Batch:
         """Read a raw piece into the pending batch (raw bytes are dropped once read)."""
         with self.state.cond:
             segment.queued.append(piece.end)
         ends.append(piece.end)
+        spans.append((piece.names, piece.end - len(piece.data), piece.end))
         return batch_from_piece(piece.names, piece.data, builder, into=batch)
 
     # -- writer threads
@@ -695,7 +697,7 @@ class Pipe:
     def _write_loop(self) -> None:
         last_metrics = 0.0
         while True:
-            segment, batch, ends = self._queue.get()
+            segment, batch, ends, spans = self._queue.get()
             if segment.name == "-":
                 break
             if batch is None:
@@ -706,16 +708,52 @@ class Pipe:
                     self._commit_position(segment, ends[0])
                     self._finish_segment(segment)
                 continue
-            written = self._write_until_done(segment, batch, ends)
+            try:
+                written = self._write_until_done(segment, batch, ends)
+            except Exception as error:  # noqa: BLE001 - not the database: one record cannot be stored
+                written = self._salvage(segment, spans, ends, error)
+                batch = Batch()  # its records were counted one by one
             if written is None:
                 return
-            self.state.result.add(batch, written.new, written.duplicates, written.suppressed, written.events)
-            self.rejects.write(segment.name, batch.rejects)
-            if batch.last_epoch:
-                self.state.last_record_at = float(batch.last_epoch)
+            self._count(segment, batch, written)
             if time.monotonic() - last_metrics >= METRICS_INTERVAL:
                 self._publish_metrics()
                 last_metrics = time.monotonic()
+
+    def _count(self, segment: Segment, batch: Batch, written: WriteResult) -> None:
+        self.state.result.add(batch, written.new, written.duplicates, written.suppressed, written.events)
+        self.rejects.write(segment.name, batch.rejects)
+        if batch.last_epoch:
+            self.state.last_record_at = float(batch.last_epoch)
+
+    def _salvage(self, segment: Segment, spans: list[tuple[list[str] | None, int, int]], ends: list[int],
+                 error: Exception) -> WriteResult | None:
+        """Store a batch that failed for a reason other than the database record by record, from the spool.
+
+        A record that still fails is rejected with the error (so a replay cannot fail the same way
+        forever); then the batch's spool position is committed. Returns the empty final write.
+        """
+        logger.error("bounce-pipe: a batch failed (%s); storing its records one by one", _first_line(error))
+        builder = BatchBuilder()
+        with segment.path.open("rb") as source:
+            for names, start, end in spans:
+                source.seek(start)
+                items, _ = split_records(source.read(end - start), final=True)
+                for item in items:
+                    one = batch_from_piece(names, item, builder, accelerated=False) if isinstance(item, bytes) else None
+                    if one is None:
+                        self.rejects.write(segment.name, [item])  # type: ignore[list-item]
+                        continue
+                    try:
+                        written = self._write_until_done(segment, one, [])
+                    except Exception as failure:  # noqa: BLE001
+                        rejected = Batch(rejects=[Reject(f"cannot be stored: {_first_line(failure)}", item[:512])])
+                        self._count(segment, rejected, WriteResult(0, 0, 0, 0))
+                        continue
+                    if written is None:
+                        return None
+                    self._count(segment, one, written)
+        return self._write_until_done(segment, Batch(), ends)
 
     def _safe_offset(self, segment: Segment, ends: list[int]) -> int:
         """Return the position a transaction writing the pieces ending at `ends` may record."""
@@ -736,8 +774,8 @@ class Pipe:
         delay = 0.2
         while True:
             try:
-                written = self.store.write(batch, datetime.now(UTC), host=self.host, segment=segment.name,
-                                           offset=self._safe_offset(segment, ends), status=True)
+                position = {"segment": segment.name, "offset": self._safe_offset(segment, ends)} if ends else {}
+                written = self.store.write(batch, datetime.now(UTC), host=self.host, status=True, **position)
                 for end in ends:
                     self._done(segment, end)
                 self.state.last_progress = time.monotonic()

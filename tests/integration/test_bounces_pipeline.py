@@ -408,3 +408,30 @@ def test_over_long_source_ip_and_vmta_are_cut_to_fit_not_a_failing_batch(engine,
         suppressed_ip = connection.execute(sa.text("SELECT source_ip FROM suppressions")).scalar()
     assert ips == {"1" * 45, "2" * 45, "3" * 45} and vmtas == {"v1", "v" * 64, "w" * 64}
     assert suppressed_ip == "2" * 45
+
+
+def test_a_record_that_fails_its_batch_is_rejected_and_the_rest_stored(engine, tmp_path, monkeypatch):
+    """A batch failing for a reason other than the database (a record nothing foresaw) must not
+    stop the pipe forever: its records are stored one by one and the one that fails is rejected."""
+    from emailengine.bounces import ingest, run
+
+    data = accounting(300, seed=41)
+    poison = next(line for line in data.split(b"\r\n")[1:] if line.startswith(b"b,"))
+    rcpt = next(csv.reader([poison.decode()]))[data.split(b"\r\n")[0].decode().split(",").index("rcpt")]
+    bounces = ingest.Store._bounces
+
+    def fragile(self, cursor, details, now):  # noqa: ANN001, ANN202
+        if any(detail.record.rcpt == rcpt for detail in details):
+            raise ValueError(f"cannot handle {rcpt}")
+        return bounces(self, cursor, details, now)
+
+    monkeypatch.setattr(ingest.Store, "_bounces", fragile)
+    path = tmp_path / "acct.csv"
+    path.write_bytes(data)
+    with path.open("rb") as stdin:
+        result = run.run_pipe(settings_for(tmp_path), engine, stdin.fileno())
+    same_rcpt = sum(1 for line in data.split(b"\r\n")[1:] if rcpt.encode() in line and line.startswith((b"b,", b"rb,", b"f,")))
+    assert result.rejects == same_rcpt and result.new == 300 - same_rcpt
+    assert "cannot be stored: cannot handle" in (tmp_path / "spool" / "rejects.log").read_text()
+    assert not list((tmp_path / "spool").glob("*.acct"))  # the position moved past it: nothing replays
+    assert sum(int(v) for v in snapshot(engine)["by_type"].values()) == 300 - same_rcpt
