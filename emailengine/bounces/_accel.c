@@ -900,7 +900,34 @@ static PyObject *accel_header_lines(PyObject *self, PyObject *args) {
     return list;
 }
 
+/* record_boundary(buffer) -> offset after the last newline with an even number of quotes before
+ * it (the end of the last complete record), trying the last 64 newlines; -1 when none is. The
+ * cutter calls this on every piece of the stream: counting quotes with the GIL released. */
+static PyObject *accel_record_boundary(PyObject *self, PyObject *args) {
+    Py_buffer view;
+    if (!PyArg_ParseTuple(args, "y*", &view)) return NULL;
+    const char *data = view.buf;
+    Py_ssize_t found = -1;
+    Py_BEGIN_ALLOW_THREADS
+    const char *nl = view.len ? memrchr(data, '\n', (size_t)view.len) : NULL;
+    if (nl) {
+        size_t quotes = 0;
+        const char *at = data, *end = nl;
+        while (at < end && (at = memchr(at, '"', (size_t)(end - at))) != NULL) { quotes++; at++; }
+        for (int tries = 0; nl && tries < 64; tries++) {
+            if (!(quotes & 1)) { found = (Py_ssize_t)(nl - data) + 1; break; }
+            const char *previous = nl > data ? memrchr(data, '\n', (size_t)(nl - data)) : NULL;
+            for (const char *q = previous ? previous : data; q < nl; q++) quotes -= *q == '"';
+            nl = previous;
+        }
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    return PyLong_FromSsize_t(found);
+}
+
 static PyMethodDef methods[] = {
+    {"record_boundary", accel_record_boundary, METH_VARARGS, "Return the offset after the last complete record, or -1."},
     {"header_lines", accel_header_lines, METH_VARARGS, "Return (start, end) of every header line in a buffer."},
     {"scan", accel_scan, METH_VARARGS, "Scan complete accounting records under one header (see the module source)."},
     {"dedupe", accel_dedupe, METH_VARARGS, "Mark new fingerprints against stored minute blocks; return (mask, changed)."},

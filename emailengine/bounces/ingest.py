@@ -489,7 +489,8 @@ class Store:
         for (hour, record_type, bounce_class, reason, ip, lane), n in counts.items():
             key = (hour, record_type, bounce_class, reason, ip[:IP_CHARS], lane)
             totals[key] = totals.get(key, 0) + n
-        rows = sorted((self._ts(hour), *rest, n) for (hour, *rest), n in totals.items())
+        ts = _sql_time if self.postgres else self._ts
+        rows = sorted((ts(hour), *rest, n) for (hour, *rest), n in totals.items())
         self._upsert(cursor, "bounce_counts", ("hour", "record_type", "bounce_class", "reason", "source_ip",
                                                "provider", "count"),
                      ("timestamptz", "text", "text", "text", "text", "text", "bigint"), rows,
@@ -530,7 +531,8 @@ class Store:
             keep = first if first and first[1] == "complaint" else None
             cause_, reason = (keep[1], keep[2]) if keep else (cause, d.verdict.reason)
             suppressions[email] = (email[:320], cause_, reason, d.ip[:IP_CHARS], low, high)
-        rows = [(e, c, r, ip, self._ts(lo), self._ts(hi)) for e, c, r, ip, lo, hi in suppressions.values()]
+        ts = _sql_time if self.postgres else self._ts
+        rows = [(e, c, r, ip, ts(lo), ts(hi)) for e, c, r, ip, lo, hi in suppressions.values()]
         self._upsert_suppressions(cursor, rows)
         soft_events = self._soft_rule(cursor, soft)
         events += [(d, "soft_bounce_suppressed") for d in soft_events]
@@ -551,11 +553,14 @@ class Store:
         oldest = min(d.epoch for d in soft.values()) - int(self.soft_window.total_seconds())
         seen: dict[str, list[int]] = {}
         emails.sort()
-        for start in range(0, len(emails), 500):
-            chunk = emails[start:start + 500]
-            cursor.execute(f"SELECT rcpt, occurred_at FROM bounces WHERE bounce_class = 'soft' AND record_type IN "  # noqa: S608
-                           f"('b', 'rb') AND occurred_at > {self._mark()} AND rcpt IN ({self._marks(len(chunk))})",
-                           (self._ts(oldest), *chunk))
+        query = "SELECT rcpt, occurred_at FROM bounces WHERE bounce_class = 'soft' AND record_type IN ('b', 'rb') AND "
+        # PostgreSQL: one statement with an array (its plan is cached); SQLite: IN lists of up to 500
+        chunks = [(self._ts(oldest), emails)] if self.postgres else [
+            (self._ts(oldest), *emails[start:start + 500]) for start in range(0, len(emails), 500)]
+        for params in chunks:
+            where = "occurred_at > %s AND rcpt = ANY(%s)" if self.postgres else \
+                f"occurred_at > ? AND rcpt IN ({self._marks(len(params) - 1)})"
+            cursor.execute(query + where, params)
             for rcpt, occurred in cursor.fetchall():
                 seen.setdefault(rcpt, []).append(_epoch(occurred))
         window = int(self.soft_window.total_seconds())
@@ -645,9 +650,7 @@ class Store:
         temp = f"ee_{table}_in"
         typed = ", ".join(f"{c} {t}" for c, t in zip(columns, types, strict=True))
         cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {temp} ({typed}) ON COMMIT DELETE ROWS")
-        with cursor.copy(f"COPY {temp} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+        self._copy(cursor, temp, columns, [tuple([v if v.__class__ is str else str(v) for v in row]) for row in rows])
         cursor.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {temp} ORDER BY {names} {conflict}")  # noqa: S608
 
     def _now_text(self, now: datetime) -> str:

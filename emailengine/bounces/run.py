@@ -130,7 +130,15 @@ _BOM = b"\xef\xbb\xbf"
 
 
 def _boundary(buffer: bytes) -> int:
-    position = buffer.rfind(b"\n")
+    from emailengine.bounces.fingerprints import ACCEL
+
+    if ACCEL is not None:
+        found = ACCEL.record_boundary(buffer)
+        if found >= 0:
+            return found
+        position = -1  # no newline in the last 64 balances the quotes: decided below
+    else:
+        position = buffer.rfind(b"\n")
     tries = 0
     while position >= 0 and tries < 64:
         if not buffer.count(b'"', 0, position) & 1:
