@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     # --- bounce pipeline (issue 3) ---
     soft_bounce_limit: int = Field(3, ge=1, description="soft bounces within the window that suppress")
     soft_bounce_window_days: int = Field(15, ge=1)
-    bounce_batch_size: int = Field(20_000, ge=1, le=100_000, description="max records per transaction")
+    bounce_batch_size: int = Field(50_000, ge=1, le=100_000, description="max records per transaction")
     bounce_flush_ms: int = Field(200, ge=10, le=1000, description="max time a record waits for commit")
     bounce_fingerprint_days: int = Field(
         90, ge=7, description="days of record fingerprints kept (re-imports of older files count again)"

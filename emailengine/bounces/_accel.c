@@ -7,7 +7,7 @@
  * reference: tests/unit/test_bounces_accel.py checks that both paths give identical batches.
  *
  * scan(data, positions, width[, base]) -> (stop, d_fps, d_ts, d_groups, groups, others, slow, max_epoch,
- *                                           end_order, d_order)
+ *                                           end_order, d_order, others_bytes)
  *   data       complete records under one header (no header lines, every record ends in \n
  *              unless it is the last)
  *   positions  16 column indexes in reader.Record order (-1: the header lacks the column)
@@ -25,6 +25,7 @@
  *   order      every record's place in the file: base + its line number in `data` (d_order: native
  *              int64 array for the deliveries); end_order is the line where scanning ended (the
  *              stop line, or the end). Duplicate fingerprints in a batch: the lowest order counts.
+ *   others_bytes  the bytes of the `others` fields, 4 more each (the caller bounds the memory a batch holds)
  *
  * Fingerprint: the first 8 bytes of MD5(reader.fingerprint_key) as a big-endian signed int64,
  * exactly reader.md5_fingerprint. MD5 is used as a well-distributed checksum, not for security.
@@ -632,11 +633,12 @@ static PyObject *accel_scan(PyObject *self, PyObject *args) {
         PyObject *others = groups ? build_others(&sc) : NULL;
         PyObject *slow = others ? build_slow(&sc, view.buf) : NULL;
         if (slow) {
-            result = Py_BuildValue("(ny#y#y#NNNLLy#)", sc.stop, sc.d_fps.p ? sc.d_fps.p : "", (Py_ssize_t)sc.d_fps.n,
+            result = Py_BuildValue("(ny#y#y#NNNLLy#n)", sc.stop, sc.d_fps.p ? sc.d_fps.p : "", (Py_ssize_t)sc.d_fps.n,
                                    sc.d_ts.p ? sc.d_ts.p : "", (Py_ssize_t)sc.d_ts.n,
                                    sc.d_groups.p ? sc.d_groups.p : "", (Py_ssize_t)sc.d_groups.n, groups, others,
                                    slow, (long long)sc.max_epoch, (long long)sc.order,
-                                   sc.d_order.p ? sc.d_order.p : "", (Py_ssize_t)sc.d_order.n);
+                                   sc.d_order.p ? sc.d_order.p : "", (Py_ssize_t)sc.d_order.n,
+                                   (Py_ssize_t)sc.arena.n);
         } else {
             Py_XDECREF(groups);
             Py_XDECREF(others);

@@ -51,6 +51,7 @@ STAT_COLUMNS = ("delivered", "deferred", "rep_deferred", "hard", "soft", "block"
 _D, _DEF, _REP, _HARD, _SOFT, _BLOCK, _COMPL = range(7)
 BOUNCE_TYPES = frozenset({"b", "rb"})
 IP_CHARS, VMTA_CHARS = 45, 64  # source_ip and vmta column sizes (values are cut to fit)
+BATCH_HELD_BYTES = 16 << 20  # a batch is handed over once its records hold about this much memory
 FINGERPRINT_LOCK = 0x65655F6670  # pg_advisory_xact_lock key of the fingerprint blocks ("ee_fp")
 
 
@@ -121,10 +122,20 @@ class Batch:
     rejects: list[Reject] = field(default_factory=list)
     records: int = 0
     duplicates_in_batch: int = 0
+    held: int = 0  # estimated bytes the batch holds (records other than deliveries): see full()
     last_epoch: int | None = None
 
     def __len__(self) -> int:
         return self.records
+
+    def full(self, size: int) -> bool:
+        """Return True once the batch holds `size` records (read, duplicate or rejected) or BATCH_HELD_BYTES.
+
+        Deliveries are a few bytes each; other records hold their text and a few objects until
+        the batch is written, so a batch of long bounces is cut early: memory stays bounded
+        whatever the input.
+        """
+        return self.records + self.duplicates_in_batch + len(self.rejects) >= size or self.held >= BATCH_HELD_BYTES
 
     def fingerprint_arrays(self) -> tuple[bytes, bytes, bytes]:
         """Return (times, fingerprints, places) of every record: the deliveries' first, then `fps` in order."""

@@ -319,7 +319,7 @@ def _batches(pieces: Iterator[RawBatch], builder: BatchBuilder, size: int) -> It
     batch: Batch | None = None
     for piece in pieces:
         batch = batch_from_piece(piece.names, piece.data, builder, into=batch)
-        if batch.records + batch.duplicates_in_batch + len(batch.rejects) >= size:
+        if batch.full(size):
             yield batch
             batch = None
     if batch is not None:
@@ -683,8 +683,7 @@ class Pipe:
                     pending, started = None, 0.0
                 # Hand the batch over when it is full, at the end, or as soon as the writer is idle:
                 # while the writer is busy (catching up), pieces accumulate into one transaction.
-                if batch is not None and (final or self._queue.empty()
-                                          or batch.records + batch.duplicates_in_batch >= self.settings.bounce_batch_size):
+                if batch is not None and (final or self._queue.empty() or batch.full(self.settings.bounce_batch_size)):
                     self._queue.put((segment, batch, ends, spans))
                     batch, ends, spans = None, [], []
                 if final:

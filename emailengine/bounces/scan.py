@@ -16,6 +16,9 @@ from emailengine.bounces.ingest import Batch, BatchBuilder, Deliveries
 from emailengine.bounces.reader import FIELDS, Header, Record, decode_records, parse_rows, split_records
 
 MAX_COLUMNS = 1024  # the compiled scanner's limit; wider headers are read by the Python path
+# What a record other than a delivery costs in memory until its batch is written, besides about
+# twice its text (fields, event JSON): the Record, Detail, keys and dict entries (measured).
+RECORD_OVERHEAD = 1500
 
 
 def batch_from_piece(names: list[str] | None, data: bytes, builder: BatchBuilder, accelerated: bool = True,
@@ -36,6 +39,7 @@ def batch_from_piece(names: list[str] | None, data: bytes, builder: BatchBuilder
 def add_python(builder: BatchBuilder, batch: Batch, data: bytes) -> None:
     """Read records on the Python path into the batch (header lines switch the builder's map)."""
     items, _ = split_records(data, final=True)
+    batch.held += 2 * len(data) + RECORD_OVERHEAD * len(items)
     builder.add(batch, parse_rows(decode_records(items)))
 
 
@@ -55,7 +59,8 @@ def _scan(builder: BatchBuilder, header: Header, data: bytes, batch: Batch) -> b
     positions = [header.positions[name] for name in FIELDS]
     base = batch.next_order
     (stop, fps, times, group_of, groups, others, slow, last, end_order,
-     places) = ACCEL.scan(data, positions, header.width, base)
+     places, others_bytes) = ACCEL.scan(data, positions, header.width, base)
+    batch.held += 2 * others_bytes + RECORD_OVERHEAD * len(others)
     if fps:
         keys = [builder.delivery_keys(*group) for group in groups]
         batch.deliveries.append(Deliveries(fps, times, group_of, keys, places))

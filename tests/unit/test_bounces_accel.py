@@ -293,7 +293,7 @@ def test_scan_stops_at_a_header_or_multi_line_record_and_lists_what_it_declines(
              b"Type,rcpt\n")
     for tail in tails:
         (stop, fps, ts, group_of, groups, others, slow, last, end_order,
-         places) = accel.scan(head + tail + b"d,x\n", positions, header.width, 100)
+         places, others_bytes) = accel.scan(head + tail + b"d,x\n", positions, header.width, 100)
         assert stop == len(head), tail
         # each declined line with how many `others` precede it (the Python path reads it in its
         # place) and its line's place in the input (base 100 + line number)
@@ -303,9 +303,10 @@ def test_scan_stops_at_a_header_or_multi_line_record_and_lists_what_it_declines(
         assert list(array("q", places)) == [100, 101, 102, 107, 109]  # the deliveries' lines
         assert [other[3] for other in others] == [105, 106]
         assert len(fps) == len(ts) == 2 * len(group_of) == 8 * 5 and len(others) == 2
+        assert others_bytes == sum(4 + len(field.encode()) for other in others for field in other[2])
         assert max(array("i", group_of)) < len(groups)
         assert last == max(array("q", ts))
-    stop, *_, slow, _, end_order, _ = accel.scan(head, positions, header.width)
+    stop, *_, slow, _, end_order, _, _ = accel.scan(head, positions, header.width)
     assert stop == -1 and len(slow) == 3 and end_order == head.count(b"\n")
 
 
@@ -769,3 +770,26 @@ def test_bad_inputs_raise_value_error():
         with pytest.raises(ValueError):
             call()
     assert accel.count_groups(array("i", [0, 2]).tobytes(), b"\1\1", 3) == [1, 0, 1]
+
+
+# ---------------------------------------------------------------- batch memory bound
+
+
+@pytest.mark.parametrize("accelerated", [True, False])
+def test_a_batch_of_long_bounces_is_full_by_memory_long_before_its_record_count(accelerated):
+    """Deliveries hold a few bytes each; bounces hold their text: 100 bounces with 100 KB replies
+    fill a batch (EE_BOUNCE_BATCH_SIZE counts records), 5,000 deliveries do not."""
+    from emailengine.bounces.ingest import BATCH_HELD_BYTES
+
+    if accelerated:
+        need_accel()
+    long_reply = "smtp;550 5.1.1 " + "x" * 100_000
+    bounces = b"".join(line(record(n, "b", dsnDiag=long_reply)) for n in range(100))
+    batch = batch_from_piece(NAMES, bounces, BatchBuilder(), accelerated=accelerated)
+    assert batch.records == 100 and batch.held >= 100 * 200_000
+    assert batch.held >= BATCH_HELD_BYTES and batch.full(50_000)
+
+    deliveries = b"".join(line(record(n, "d")) for n in range(5_000))
+    light = batch_from_piece(NAMES, deliveries, BatchBuilder(), accelerated=accelerated)
+    assert light.records == 5_000 and not light.full(50_000) and light.full(5_000)
+    assert light.held < BATCH_HELD_BYTES // 4
