@@ -123,6 +123,7 @@ class Batch:
     records: int = 0
     duplicates_in_batch: int = 0
     held: int = 0  # estimated bytes the batch holds (records other than deliveries): see full()
+    plan: Plan | None = None  # Store.plan() made ahead (every record new), used when the claim agrees
     last_epoch: int | None = None
 
     def __len__(self) -> int:
@@ -400,6 +401,49 @@ def copy_text(rows: list[tuple[str, ...]]) -> str:
 
 
 @dataclass
+class Plan:
+    """What one transaction writes: a batch settled against the mask of its new records (Store.plan)."""
+
+    mask: bytes  # the claim's mask this plan was made for (all ones: planned ahead, every record new)
+    duplicates: int
+    new: int
+    suppressed: int  # hard bounces and complaints suppressed (addresses)
+    events: int  # hard bounces and complaints enqueued for forwarding
+    soft: dict[str, Detail]  # soft-bounced address -> its latest record (the soft rule runs in the transaction)
+    stats: list[tuple] = field(default_factory=list)
+    counts: list[tuple] = field(default_factory=list)
+    bounces: list[tuple] = field(default_factory=list)  # without created_at (the transaction's time)
+    suppressions: list[tuple] = field(default_factory=list)
+    outbox: list[tuple] = field(default_factory=list)  # without created_at and next_attempt_at
+    texts: dict[str, str] = field(default_factory=dict)  # PostgreSQL: those rows as COPY text instead
+
+
+def plan_suppressions(details: list[Detail]) -> tuple[list[tuple], list[tuple[Detail, str]], dict[str, Detail]]:
+    """Return (suppression rows, events, soft) of new records: one row per address of hard bounces and
+    complaints (email, cause, reason, ip, first epoch, last epoch; a complaint's cause wins), their
+    events, and each soft-bounced address's latest record."""
+    suppressions: dict[str, tuple] = {}
+    events: list[tuple[Detail, str]] = []
+    soft: dict[str, Detail] = {}
+    for d in details:
+        email = d.email
+        if not d.event:
+            if d.verdict.bounce_class == "soft" and email and (email not in soft or d.epoch > soft[email].epoch):
+                soft[email] = d
+            continue
+        events.append((d, d.event))
+        if not email:
+            continue
+        cause = "complaint" if d.event == "complaint" else "hard"
+        first = suppressions.get(email)
+        low, high = (min(first[4], d.epoch), max(first[5], d.epoch)) if first else (d.epoch, d.epoch)
+        keep = first if first and first[1] == "complaint" else None
+        cause, reason = (keep[1], keep[2]) if keep else (cause, d.verdict.reason)
+        suppressions[email] = (email[:320], cause, reason, d.ip[:IP_CHARS], low, high)
+    return list(suppressions.values()), events, soft
+
+
+@dataclass
 class WriteResult:
     """What one committed batch did."""
 
@@ -436,26 +480,86 @@ class Store:
                 cursor.close()
         return result
 
+    # ---- plans (pure) ----
+
+    def plan(self, batch: Batch, mask: bytes | None = None) -> Plan:
+        """Return what writing the batch does when `mask` marks its new records (None: all are new).
+
+        Pure, so the pipe's parser thread plans each batch while the writer's transaction runs:
+        the transaction then only claims the fingerprints and, when every record is new (the
+        common case), sends the planned rows. The batch itself is left as read.
+        """
+        if mask is None:
+            mask = b"\x01" * (sum(len(part) for part in batch.deliveries) + len(batch.fps))
+        settled = replace(batch, stats=dict(batch.stats), counts=dict(batch.counts), details=list(batch.details))
+        new = settle(settled, mask)
+        suppressions, events, soft = plan_suppressions(settled.details)
+        ts = _sql_time if self.postgres else self._ts
+        bounces = [(d.fp, ts(d.epoch), *d.row[1:]) for d in settled.details]
+        outbox = [(event_id(d), destination, kind, d.email[:320], d.payload, ts(d.epoch), "pending", 0)
+                  for d, kind in events for destination in self.destinations]
+        plan = Plan(mask=mask, duplicates=len(mask) - new + batch.duplicates_in_batch,
+                    new=sum(settled.counts.values()), suppressed=len(suppressions), events=len(events), soft=soft,
+                    stats=self._stats_rows(settled.stats), counts=self._counts_rows(settled.counts),
+                    bounces=bounces, suppressions=[(*row[:4], ts(row[4]), ts(row[5])) for row in suppressions])
+        if self.postgres:  # COPY text now, in the planning thread
+            plan.texts = {name: copy_text([tuple([v if v.__class__ is str else str(v) for v in row]) for row in rows])
+                          for name, rows in (("stats", plan.stats), ("counts", plan.counts), ("bounces", bounces),
+                                             ("suppressions", plan.suppressions), ("outbox", outbox))}
+            plan.stats = plan.counts = plan.bounces = plan.suppressions = []
+        else:
+            plan.outbox = outbox
+        return plan
+
+    def _stats_rows(self, stats: dict[tuple, int]) -> list[tuple]:
+        merged: dict[tuple, list[int]] = {}
+        for (day, ip, lane, vmta, column), n in stats.items():
+            if column < 0:
+                continue
+            # cut to the column sizes: one over-long field must not make the batch fail forever
+            merged.setdefault((day, ip[:IP_CHARS], lane, vmta[:VMTA_CHARS]), [0] * 7)[column] += n
+        return sorted((_day_text(day), ip, lane, vmta, *values) for (day, ip, lane, vmta), values in merged.items())
+
+    def _counts_rows(self, counts: dict[tuple, int]) -> list[tuple]:
+        totals: dict[tuple, int] = {}
+        for (hour, record_type, bounce_class, reason, ip, lane), n in counts.items():
+            key = (hour, record_type, bounce_class, reason, ip[:IP_CHARS], lane)
+            totals[key] = totals.get(key, 0) + n
+        ts = _sql_time if self.postgres else self._ts
+        return sorted((ts(hour), *rest, n) for (hour, *rest), n in totals.items())
+
     # ---- steps ----
 
     def _write(self, cursor: Any, batch: Batch, now: datetime) -> WriteResult:
         times, prints, places = batch.fingerprint_arrays()
         mask = self._claim(cursor, times, prints, places)
-        # settle a copy: a batch whose transaction fails is retried as it was read
-        settled = replace(batch, stats=dict(batch.stats), counts=dict(batch.counts), details=list(batch.details))
-        new = settle(settled, mask)
-        return self._write_new(cursor, settled, now, len(mask) - new + batch.duplicates_in_batch)
+        plan = batch.plan
+        if plan is None or plan.mask != mask:  # not planned, or some records were stored before
+            plan = self.plan(batch, mask)
+        return self._apply(cursor, plan, now)
 
-    def _write_new(self, cursor: Any, batch: Batch, now: datetime, duplicates: int) -> WriteResult:
-        """Write the counters and rows of a batch whose records are all new."""
-        self._stats(cursor, batch.stats)
-        self._counts(cursor, batch.counts)
-        suppressed = events = 0
-        if batch.details:
-            self._bounces(cursor, batch.details, now)
-            suppressed, events = self._suppress(cursor, batch.details, now)
-        new = sum(batch.counts.values())
-        return WriteResult(new, duplicates, suppressed, events)
+    def _apply(self, cursor: Any, plan: Plan, now: datetime) -> WriteResult:
+        """Write a plan's counters and rows."""
+        texts = plan.texts
+        stats_columns = ("day", "source_ip", "provider", "vmta", *STAT_COLUMNS)
+        updates = ", ".join(f"{c} = delivery_stats.{c} + excluded.{c}" for c in STAT_COLUMNS)
+        self._upsert(cursor, "delivery_stats", stats_columns, ("date", "text", "text", "text", *["bigint"] * 7),
+                     plan.stats, f"ON CONFLICT (day, source_ip, provider, vmta) DO UPDATE SET {updates}",
+                     texts.get("stats"))
+        self._upsert(cursor, "bounce_counts", ("hour", "record_type", "bounce_class", "reason", "source_ip",
+                                               "provider", "count"),
+                     ("timestamptz", "text", "text", "text", "text", "text", "bigint"), plan.counts,
+                     "ON CONFLICT (hour, record_type, bounce_class, reason, source_ip, provider) "
+                     "DO UPDATE SET count = bounce_counts.count + excluded.count", texts.get("counts"))
+        if plan.bounces or texts.get("bounces"):
+            self._bounces(cursor, plan, now)
+        self._upsert(cursor, "suppressions", ("email", "cause", "reason", "source_ip", "first_at", "last_at"),
+                     ("text", "text", "text", "text", "timestamptz", "timestamptz"), plan.suppressions,
+                     "ON CONFLICT (email) DO UPDATE SET last_at = CASE WHEN excluded.last_at > suppressions.last_at "
+                     "THEN excluded.last_at ELSE suppressions.last_at END", texts.get("suppressions"))
+        soft_events = self._soft_rule(cursor, plan.soft)
+        self._outbox(cursor, plan, soft_events, now)
+        return WriteResult(plan.new, plan.duplicates, plan.suppressed + len(soft_events), plan.events + len(soft_events))
 
     def _claim(self, cursor: Any, times: bytes, prints: bytes, places: bytes) -> bytes:
         """Mark which records are new against the stored fingerprint blocks, and store the merged blocks.
@@ -482,79 +586,18 @@ class Store:
                                "ON CONFLICT (bucket) DO UPDATE SET fps = excluded.fps", sorted(changed.items()))
         return mask
 
-    def _stats(self, cursor: Any, stats: dict[tuple, int]) -> None:
-        merged: dict[tuple, list[int]] = {}
-        for (day, ip, lane, vmta, column), n in stats.items():
-            if column < 0:
-                continue
-            # cut to the column sizes: one over-long field must not make the batch fail forever
-            merged.setdefault((day, ip[:IP_CHARS], lane, vmta[:VMTA_CHARS]), [0] * 7)[column] += n
-        rows = sorted((_day_text(day), ip, lane, vmta, *values) for (day, ip, lane, vmta), values in merged.items())
-        updates = ", ".join(f"{c} = delivery_stats.{c} + excluded.{c}" for c in STAT_COLUMNS)
-        self._upsert(cursor, "delivery_stats", ("day", "source_ip", "provider", "vmta", *STAT_COLUMNS),
-                     ("date", "text", "text", "text", *["bigint"] * 7), rows,
-                     f"ON CONFLICT (day, source_ip, provider, vmta) DO UPDATE SET {updates}")
+    _BOUNCE_COLUMNS = ("fingerprint", "occurred_at", "record_type", "bounce_class", "reason", "rcpt", "source_ip",
+                       "vmta", "provider", "status", "diag", "bounce_cat", "message_id", "campaign_uid",
+                       "subscriber_uid", "created_at")
 
-    def _counts(self, cursor: Any, counts: dict[tuple, int]) -> None:
-        totals: dict[tuple, int] = {}
-        for (hour, record_type, bounce_class, reason, ip, lane), n in counts.items():
-            key = (hour, record_type, bounce_class, reason, ip[:IP_CHARS], lane)
-            totals[key] = totals.get(key, 0) + n
-        ts = _sql_time if self.postgres else self._ts
-        rows = sorted((ts(hour), *rest, n) for (hour, *rest), n in totals.items())
-        self._upsert(cursor, "bounce_counts", ("hour", "record_type", "bounce_class", "reason", "source_ip",
-                                               "provider", "count"),
-                     ("timestamptz", "text", "text", "text", "text", "text", "bigint"), rows,
-                     "ON CONFLICT (hour, record_type, bounce_class, reason, source_ip, provider) "
-                     "DO UPDATE SET count = bounce_counts.count + excluded.count")
-
-    def _bounces(self, cursor: Any, details: list[Detail], now: datetime) -> None:
-        columns = ("fingerprint", "occurred_at", "record_type", "bounce_class", "reason", "rcpt", "source_ip", "vmta",
-                   "provider", "status", "diag", "bounce_cat", "message_id", "campaign_uid", "subscriber_uid",
-                   "created_at")
-        if self.postgres:
-            created, ts = self._now_text(now), _sql_time
-            self._copy(cursor, "bounces", columns, [(str(d.fp), ts(d.epoch), *d.row[1:], created) for d in details])
+    def _bounces(self, cursor: Any, plan: Plan, now: datetime) -> None:
+        if self.postgres:  # planned lines lack created_at, the last column: added to each here
+            text = plan.texts["bounces"].replace("\n", f"\t{self._now_text(now)}\n")
+            with cursor.copy(f"COPY bounces ({', '.join(self._BOUNCE_COLUMNS)}) FROM STDIN") as copy:
+                copy.write(text.encode())
             return
-        created, ts = self._now(now), self._ts
-        rows = [(d.fp, ts(d.epoch), *d.row[1:], created) for d in details]
-        self._insert(cursor, "bounces", columns, rows)
-
-    def _suppress(self, cursor: Any, details: list[Detail], now: datetime) -> tuple[int, int]:
-        """Suppress hard bounces and complaints, enqueue their events; then the soft-bounce rule."""
-        suppressions: dict[str, tuple] = {}
-        events: list[tuple[Detail, str]] = []
-        soft: dict[str, Detail] = {}
-        for d in details:
-            email = d.email
-            if d.event:
-                events.append((d, d.event))
-                cause = "complaint" if d.event == "complaint" else "hard"
-            else:
-                if d.verdict.bounce_class == "soft" and email:
-                    if email not in soft or d.epoch > soft[email].epoch:
-                        soft[email] = d
-                continue
-            if not email:
-                continue
-            first = suppressions.get(email)
-            low, high = (min(first[4], d.epoch), max(first[5], d.epoch)) if first else (d.epoch, d.epoch)
-            keep = first if first and first[1] == "complaint" else None
-            cause_, reason = (keep[1], keep[2]) if keep else (cause, d.verdict.reason)
-            suppressions[email] = (email[:320], cause_, reason, d.ip[:IP_CHARS], low, high)
-        ts = _sql_time if self.postgres else self._ts
-        rows = [(e, c, r, ip, ts(lo), ts(hi)) for e, c, r, ip, lo, hi in suppressions.values()]
-        self._upsert_suppressions(cursor, rows)
-        soft_events = self._soft_rule(cursor, soft)
-        events += [(d, "soft_bounce_suppressed") for d in soft_events]
-        self._outbox(cursor, events, now)
-        return len(suppressions) + len(soft_events), len(events)
-
-    def _upsert_suppressions(self, cursor: Any, rows: list[tuple]) -> None:
-        self._upsert(cursor, "suppressions", ("email", "cause", "reason", "source_ip", "first_at", "last_at"),
-                     ("text", "text", "text", "text", "timestamptz", "timestamptz"), rows,
-                     "ON CONFLICT (email) DO UPDATE SET last_at = CASE WHEN excluded.last_at > suppressions.last_at "
-                     "THEN excluded.last_at ELSE suppressions.last_at END")
+        created = self._now(now)
+        self._insert(cursor, "bounces", self._BOUNCE_COLUMNS, [(*row, created) for row in plan.bounces])
 
     def _soft_rule(self, cursor: Any, soft: dict[str, Detail]) -> list[Detail]:
         """Return the soft-bounced addresses that reach the limit now and were not suppressed yet."""
@@ -581,34 +624,35 @@ class Store:
             if len(recent) >= self.soft_limit:
                 reached.append(detail)
         suppressed = []
-        reached.sort(key=lambda d: d.record.rcpt.strip().lower())
+        reached.sort(key=lambda d: d.email)
         for detail in reached:
-            email = detail.record.rcpt.strip().lower()
             cursor.execute(f"INSERT INTO suppressions (email, cause, reason, source_ip, first_at, last_at) VALUES "  # noqa: S608
                            f"({self._marks(6)}) ON CONFLICT (email) DO NOTHING RETURNING email",
-                           (email[:320], "soft", detail.verdict.reason, detail.ip[:IP_CHARS], self._ts(detail.epoch),
-                            self._ts(detail.epoch)))
+                           (detail.email[:320], "soft", detail.verdict.reason, detail.ip[:IP_CHARS],
+                            self._ts(detail.epoch), self._ts(detail.epoch)))
             if cursor.fetchall():
                 suppressed.append(detail)
         return suppressed
 
-    def _outbox(self, cursor: Any, events: list[tuple[Detail, str]], now: datetime) -> None:
-        if not events or not self.destinations:
+    _OUTBOX_COLUMNS = ("event_id", "destination", "event_type", "email", "payload", "occurred_at", "status",
+                       "attempts", "created_at", "next_attempt_at")
+
+    def _outbox(self, cursor: Any, plan: Plan, soft_events: list[Detail], now: datetime) -> None:
+        if not self.destinations:
             return
-        columns = ("event_id", "destination", "event_type", "email", "payload", "occurred_at", "created_at",
-                   "status", "attempts", "next_attempt_at")
-        rows = []
-        created, ts, attempts = (self._now_text(now), _sql_time, "0") if self.postgres else (self._now(now), self._ts, 0)
-        for detail, event_type in events:
-            text = detail.payload if event_type == detail.event else event_json(detail, event_type)
-            occurred, event, email = ts(detail.epoch), event_id(detail), detail.email[:320]
-            for destination in self.destinations:
-                rows.append((event, destination, event_type, email, text, occurred, created, "pending", attempts,
-                             created))
-        if self.postgres:
-            self._copy(cursor, "outbox", columns, rows)
-        else:
-            self._insert(cursor, "outbox", columns, rows)
+        ts = _sql_time if self.postgres else self._ts
+        late = [(event_id(d), destination, "soft_bounce_suppressed", d.email[:320],
+                 event_json(d, "soft_bounce_suppressed"), ts(d.epoch), "pending", 0)
+                for d in soft_events for destination in self.destinations]
+        if self.postgres:  # planned lines lack created_at and next_attempt_at, the last columns
+            created = self._now_text(now)
+            text = plan.texts.get("outbox", "") + copy_text([tuple(map(str, row)) for row in late])
+            if text:
+                with cursor.copy(f"COPY outbox ({', '.join(self._OUTBOX_COLUMNS)}) FROM STDIN") as copy:
+                    copy.write(text.replace("\n", f"\t{created}\t{created}\n").encode())
+            return
+        created = self._now(now)
+        self._insert(cursor, "outbox", self._OUTBOX_COLUMNS, [(*row, created, created) for row in plan.outbox + late])
 
     def _position(self, cursor: Any, segment: str, host: str, offset: int, now: datetime) -> None:
         cursor.execute(f"INSERT INTO bounce_pipe_positions (segment, host, \"offset\", updated_at) VALUES "  # noqa: S608
@@ -650,28 +694,26 @@ class Store:
         return now if self.postgres else now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
     def _upsert(self, cursor: Any, table: str, columns: tuple[str, ...], types: tuple[str, ...],
-                rows: list[tuple], conflict: str) -> None:
-        """INSERT rows ... ON CONFLICT ...; on PostgreSQL via COPY into a temp table (rows sorted: no deadlocks)."""
-        if not rows:
-            return
+                rows: list[tuple], conflict: str, text: str | None = None) -> None:
+        """INSERT rows ... ON CONFLICT ...; on PostgreSQL `text` (the rows as COPY text, see plan()) goes
+        through a temp table, in sorted order (no deadlocks between writers)."""
         names = ", ".join(columns)
         if not self.postgres:
-            cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({self._marks(len(columns))}) {conflict}", rows)  # noqa: S608
+            if rows:
+                cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({self._marks(len(columns))}) {conflict}",  # noqa: S608
+                                   rows)
+            return
+        if not text:
             return
         temp = f"ee_{table}_in"
         typed = ", ".join(f"{c} {t}" for c, t in zip(columns, types, strict=True))
         cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {temp} ({typed}) ON COMMIT DELETE ROWS")
-        self._copy(cursor, temp, columns, [tuple([v if v.__class__ is str else str(v) for v in row]) for row in rows])
+        with cursor.copy(f"COPY {temp} ({names}) FROM STDIN") as copy:
+            copy.write(text.encode())
         cursor.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {temp} ORDER BY {names} {conflict}")  # noqa: S608
 
     def _now_text(self, now: datetime) -> str:
         return now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f+00")
-
-    def _copy(self, cursor: Any, table: str, columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
-        """COPY rows of strings into a table (PostgreSQL)."""
-        if rows:
-            with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                copy.write(copy_text(rows).encode())
 
     def _insert(self, cursor: Any, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
         if not rows:
