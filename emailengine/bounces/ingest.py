@@ -370,14 +370,27 @@ def event_json(detail: Detail, event_type: str) -> str:
 
 def iso_time(epoch: int) -> str:
     """Return the UTC time of Unix seconds as `YYYY-MM-DDTHH:MM:SSZ`."""
-    second = epoch % 86400
-    return f"{_day_text(epoch // 86400)}T{second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}Z"
+    hour, second = divmod(epoch, 3600)
+    return f"{_hour_text(hour, 'T')}{second // 60:02d}:{second % 60:02d}Z"
 
 
 def _sql_time(epoch: int) -> str:
     """Return the UTC time of Unix seconds as a timestamptz literal for COPY text."""
-    second = epoch % 86400
-    return f"{_day_text(epoch // 86400)} {second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}+00"
+    hour, second = divmod(epoch, 3600)
+    return f"{_hour_text(hour, ' ')}{second // 60:02d}:{second % 60:02d}+00"
+
+
+_HOURS: dict[tuple[int, str], str] = {}
+
+
+def _hour_text(hour: int, separator: str) -> str:
+    """Return 'YYYY-MM-DD<separator>HH:' of an hour since the epoch (cached: records come in time order)."""
+    text = _HOURS.get((hour, separator))
+    if text is None:
+        if len(_HOURS) > 10_000:
+            _HOURS.clear()
+        text = _HOURS[(hour, separator)] = f"{_day_text(hour // 24)}{separator}{hour % 24:02d}:"
+    return text
 
 
 _COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
@@ -387,9 +400,15 @@ _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\
 def copy_text(rows: list[tuple[str, ...]]) -> str:
     """Return rows of strings in PostgreSQL's COPY text format (backslash, tab, newline, CR escaped).
 
-    Built by hand: psycopg's write_row adapts value by value, several times slower. NUL, the
-    temporary separator, never reaches here (the reader rejects it).
+    Built by hand: psycopg's write_row adapts value by value, several times slower. Values rarely
+    need escaping, so the rows are joined first and checked as one text; NUL, the temporary
+    separator, never reaches here (the reader rejects it).
     """
+    if not rows:
+        return ""
+    text = "\n".join(["\x00".join(row) for row in rows])
+    if _COPY_SPECIAL_BUT_NEWLINE.search(text) is None and text.count("\n") == len(rows) - 1:
+        return text.replace("\x00", "\t") + "\n"
     lines = []
     for row in rows:
         line = "\x00".join(row)
@@ -398,6 +417,9 @@ def copy_text(rows: list[tuple[str, ...]]) -> str:
         lines.append(line)
     lines.append("")
     return "\n".join(lines).replace("\x00", "\t")
+
+
+_COPY_SPECIAL_BUT_NEWLINE = re.compile(r"[\\\t\r]")
 
 
 @dataclass
@@ -494,21 +516,25 @@ class Store:
         settled = replace(batch, stats=dict(batch.stats), counts=dict(batch.counts), details=list(batch.details))
         new = settle(settled, mask)
         suppressions, events, soft = plan_suppressions(settled.details)
-        ts = _sql_time if self.postgres else self._ts
-        bounces = [(d.fp, ts(d.epoch), *d.row[1:]) for d in settled.details]
-        outbox = [(event_id(d), destination, kind, d.email[:320], d.payload, ts(d.epoch), "pending", 0)
-                  for d, kind in events for destination in self.destinations]
         plan = Plan(mask=mask, duplicates=len(mask) - new + batch.duplicates_in_batch,
                     new=sum(settled.counts.values()), suppressed=len(suppressions), events=len(events), soft=soft,
-                    stats=self._stats_rows(settled.stats), counts=self._counts_rows(settled.counts),
-                    bounces=bounces, suppressions=[(*row[:4], ts(row[4]), ts(row[5])) for row in suppressions])
-        if self.postgres:  # COPY text now, in the planning thread
-            plan.texts = {name: copy_text([tuple([v if v.__class__ is str else str(v) for v in row]) for row in rows])
-                          for name, rows in (("stats", plan.stats), ("counts", plan.counts), ("bounces", bounces),
-                                             ("suppressions", plan.suppressions), ("outbox", outbox))}
-            plan.stats = plan.counts = plan.bounces = plan.suppressions = []
-        else:
-            plan.outbox = outbox
+                    stats=self._stats_rows(settled.stats), counts=self._counts_rows(settled.counts))
+        if self.postgres:  # COPY text now, in the planning thread (every value a string)
+            ts, attempts = _sql_time, "0"
+            plan.texts = {
+                "stats": copy_text([tuple(map(str, row)) for row in plan.stats]),
+                "counts": copy_text([(*row[:-1], str(row[-1])) for row in plan.counts]),
+                "bounces": copy_text([(str(d.fp), ts(d.epoch), *d.row[1:]) for d in settled.details]),
+                "suppressions": copy_text([(*row[:4], ts(row[4]), ts(row[5])) for row in suppressions]),
+                "outbox": copy_text([(event_id(d), destination, kind, d.email[:320], d.payload, ts(d.epoch), "pending",
+                                      attempts) for d, kind in events for destination in self.destinations])}
+            plan.stats = plan.counts = []
+            return plan
+        ts = self._ts
+        plan.bounces = [(d.fp, ts(d.epoch), *d.row[1:]) for d in settled.details]
+        plan.suppressions = [(*row[:4], ts(row[4]), ts(row[5])) for row in suppressions]
+        plan.outbox = [(event_id(d), destination, kind, d.email[:320], d.payload, ts(d.epoch), "pending", 0)
+                       for d, kind in events for destination in self.destinations]
         return plan
 
     def _stats_rows(self, stats: dict[tuple, int]) -> list[tuple]:

@@ -438,3 +438,48 @@ def test_a_record_that_fails_its_batch_is_rejected_and_the_rest_stored(engine, t
     assert "cannot be stored: cannot handle" in (tmp_path / "spool" / "rejects.log").read_text()
     assert not list((tmp_path / "spool").glob("*.acct"))  # the position moved past it: nothing replays
     assert sum(int(v) for v in snapshot(engine)["by_type"].values()) == 300 - same_rcpt
+
+
+def _tables(engine) -> dict:
+    with engine.connect() as connection:
+        q = lambda sql: sorted(tuple(row) for row in connection.execute(sa.text(sql)).all())  # noqa: E731
+        return {
+            "counts": q("SELECT record_type, bounce_class, reason, source_ip, provider, sum(count) FROM bounce_counts "
+                        "GROUP BY record_type, bounce_class, reason, source_ip, provider"),
+            "stats": q("SELECT source_ip, provider, vmta, sum(delivered), sum(deferred), sum(hard), sum(soft), "
+                       "sum(block), sum(complaints) FROM delivery_stats GROUP BY source_ip, provider, vmta"),
+            "bounces": q("SELECT fingerprint, record_type, bounce_class, rcpt, diag, message_id FROM bounces"),
+            "suppressions": q("SELECT email, cause, reason FROM suppressions"),
+            "outbox": q("SELECT event_id, destination, event_type, email FROM outbox"),
+        }
+
+
+def test_a_batch_planned_ahead_is_replanned_when_part_of_it_was_stored_before(engine, tmp_path, caplog):
+    """The pipe's parser plans each batch taking every record for new; when the claim finds some
+    stored already (an earlier import), the transaction writes only the new ones."""
+    from emailengine.bounces import run
+    from emailengine.db.models import Base
+
+    data = accounting(3000, seed=23)
+    lines = data.split(b"\n")
+    first = b"\n".join(lines[:1001]) + b"\n"  # header and 1,000 records
+    (tmp_path / "first.csv").write_bytes(first)
+    (tmp_path / "all.csv").write_bytes(data)
+    settings = settings_for(tmp_path)
+
+    with (tmp_path / "all.csv").open("rb") as stdin:  # reference: the whole file, planned ahead
+        whole = run.run_pipe(settings, engine, stdin.fileno())
+    reference = _tables(engine)
+    with engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            if table.name in ("bounce_counts", "delivery_stats", "bounces", "suppressions", "outbox",
+                              "bounce_fingerprint_blocks", "bounce_pipe_positions", "bounce_pipe_status"):
+                connection.execute(table.delete())
+
+    import_files([tmp_path / "first.csv"], settings, engine)
+    with (tmp_path / "all.csv").open("rb") as stdin:
+        rest = run.run_pipe(settings_for(tmp_path / "second"), engine, stdin.fileno())
+    assert whole.new == 3000 and rest.new == 2000 and rest.duplicates == 1000
+    assert "one by one" not in caplog.text  # written as planned again, not rescued record by record
+    assert _tables(engine) == reference
+    assert reference["bounces"] and reference["outbox"] and reference["suppressions"]
