@@ -564,25 +564,36 @@ class Store:
             plan = self.plan(batch, mask)
         return self._apply(cursor, plan, now)
 
+    # the additive upserts: (table, columns, PostgreSQL types of its temp table, ON CONFLICT clause)
+    _UPSERTS = {
+        "stats": ("delivery_stats", ("day", "source_ip", "provider", "vmta", *STAT_COLUMNS),
+                  ("date", "text", "text", "text", *["bigint"] * 7),
+                  "ON CONFLICT (day, source_ip, provider, vmta) DO UPDATE SET "
+                  + ", ".join(f"{c} = delivery_stats.{c} + excluded.{c}" for c in STAT_COLUMNS)),
+        "counts": ("bounce_counts", ("hour", "record_type", "bounce_class", "reason", "source_ip", "provider", "count"),
+                   ("timestamptz", "text", "text", "text", "text", "text", "bigint"),
+                   "ON CONFLICT (hour, record_type, bounce_class, reason, source_ip, provider) "
+                   "DO UPDATE SET count = bounce_counts.count + excluded.count"),
+        "suppressions": ("suppressions", ("email", "cause", "reason", "source_ip", "first_at", "last_at"),
+                         ("text", "text", "text", "text", "timestamptz", "timestamptz"),
+                         "ON CONFLICT (email) DO UPDATE SET last_at = CASE WHEN excluded.last_at > "
+                         "suppressions.last_at THEN excluded.last_at ELSE suppressions.last_at END"),
+    }
+    # PostgreSQL: the upserts' temp tables, made in one round trip per transaction
+    _TEMP_TABLES = "; ".join(
+        f"CREATE TEMP TABLE IF NOT EXISTS ee_{table}_in ({', '.join(f'{c} {t}' for c, t in zip(columns, types, strict=True))}) "
+        "ON COMMIT DELETE ROWS" for table, columns, types, _ in _UPSERTS.values())
+
     def _apply(self, cursor: Any, plan: Plan, now: datetime) -> WriteResult:
         """Write a plan's counters and rows."""
         texts = plan.texts
-        stats_columns = ("day", "source_ip", "provider", "vmta", *STAT_COLUMNS)
-        updates = ", ".join(f"{c} = delivery_stats.{c} + excluded.{c}" for c in STAT_COLUMNS)
-        self._upsert(cursor, "delivery_stats", stats_columns, ("date", "text", "text", "text", *["bigint"] * 7),
-                     plan.stats, f"ON CONFLICT (day, source_ip, provider, vmta) DO UPDATE SET {updates}",
-                     texts.get("stats"))
-        self._upsert(cursor, "bounce_counts", ("hour", "record_type", "bounce_class", "reason", "source_ip",
-                                               "provider", "count"),
-                     ("timestamptz", "text", "text", "text", "text", "text", "bigint"), plan.counts,
-                     "ON CONFLICT (hour, record_type, bounce_class, reason, source_ip, provider) "
-                     "DO UPDATE SET count = bounce_counts.count + excluded.count", texts.get("counts"))
+        if self.postgres and (texts.get("stats") or texts.get("counts") or texts.get("suppressions")):
+            cursor.execute(self._TEMP_TABLES)
+        self._upsert(cursor, "stats", plan.stats, texts.get("stats"))
+        self._upsert(cursor, "counts", plan.counts, texts.get("counts"))
         if plan.bounces or texts.get("bounces"):
             self._bounces(cursor, plan, now)
-        self._upsert(cursor, "suppressions", ("email", "cause", "reason", "source_ip", "first_at", "last_at"),
-                     ("text", "text", "text", "text", "timestamptz", "timestamptz"), plan.suppressions,
-                     "ON CONFLICT (email) DO UPDATE SET last_at = CASE WHEN excluded.last_at > suppressions.last_at "
-                     "THEN excluded.last_at ELSE suppressions.last_at END", texts.get("suppressions"))
+        self._upsert(cursor, "suppressions", plan.suppressions, texts.get("suppressions"))
         soft_events = self._soft_rule(cursor, plan.soft)
         self._outbox(cursor, plan, soft_events, now)
         return WriteResult(plan.new, plan.duplicates, plan.suppressed + len(soft_events), plan.events + len(soft_events))
@@ -719,10 +730,10 @@ class Store:
     def _now(self, now: datetime) -> Any:
         return now if self.postgres else now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
-    def _upsert(self, cursor: Any, table: str, columns: tuple[str, ...], types: tuple[str, ...],
-                rows: list[tuple], conflict: str, text: str | None = None) -> None:
-        """INSERT rows ... ON CONFLICT ...; on PostgreSQL `text` (the rows as COPY text, see plan()) goes
-        through a temp table, in sorted order (no deadlocks between writers)."""
+    def _upsert(self, cursor: Any, kind: str, rows: list[tuple], text: str | None = None) -> None:
+        """INSERT rows ... ON CONFLICT (one of _UPSERTS); on PostgreSQL `text` (the rows as COPY text, see
+        plan()) goes through its temp table, in sorted order (no deadlocks between writers)."""
+        table, columns, _, conflict = self._UPSERTS[kind]
         names = ", ".join(columns)
         if not self.postgres:
             if rows:
@@ -731,12 +742,9 @@ class Store:
             return
         if not text:
             return
-        temp = f"ee_{table}_in"
-        typed = ", ".join(f"{c} {t}" for c, t in zip(columns, types, strict=True))
-        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {temp} ({typed}) ON COMMIT DELETE ROWS")
-        with cursor.copy(f"COPY {temp} ({names}) FROM STDIN") as copy:
+        with cursor.copy(f"COPY ee_{table}_in ({names}) FROM STDIN") as copy:
             copy.write(text.encode())
-        cursor.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {temp} ORDER BY {names} {conflict}")  # noqa: S608
+        cursor.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM ee_{table}_in ORDER BY {names} {conflict}")  # noqa: S608
 
     def _now_text(self, now: datetime) -> str:
         return now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f+00")
