@@ -21,7 +21,7 @@ MAX_COLUMNS = 1024  # the compiled scanner's limit; wider headers are read by th
 RECORD_OVERHEAD = 1500
 
 
-def batch_from_piece(names: list[str] | None, data: bytes, builder: BatchBuilder, accelerated: bool = True,
+def batch_from_piece(names: list[str] | None, data: bytes | memoryview, builder: BatchBuilder, accelerated: bool = True,
                      into: Batch | None = None) -> Batch:
     """Return the batch of `data` (records under the header `names`; None: no header seen yet).
 
@@ -38,7 +38,7 @@ def batch_from_piece(names: list[str] | None, data: bytes, builder: BatchBuilder
 
 def add_python(builder: BatchBuilder, batch: Batch, data: bytes) -> None:
     """Read records on the Python path into the batch (header lines switch the builder's map)."""
-    items, _ = split_records(data, final=True)
+    items, _ = split_records(bytes(data), final=True)
     batch.held += 2 * len(data) + RECORD_OVERHEAD * len(items)
     builder.add(batch, parse_rows(decode_records(items)))
 
