@@ -689,7 +689,8 @@ class Pipe:
                 # Hand the batch over when it is full, at the end, or as soon as the writer is idle:
                 # while the writer is busy (catching up), pieces accumulate into one transaction.
                 if batch is not None and (final or self._queue.empty() or batch.full(self.settings.bounce_batch_size)):
-                    batch.plan = self.store.plan(batch)  # here, while the writer's transaction runs
+                    if self._queue.full():  # the writer is behind: plan here rather than wait (else it plans)
+                        batch.plan = self.store.plan(batch)
                     self._queue.put((segment, batch, ends, spans))
                     batch, ends, spans = None, [], []
                 if final:
