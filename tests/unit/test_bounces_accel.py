@@ -792,4 +792,4 @@ def test_a_batch_of_long_bounces_is_full_by_memory_long_before_its_record_count(
     deliveries = b"".join(line(record(n, "d")) for n in range(5_000))
     light = batch_from_piece(NAMES, deliveries, BatchBuilder(), accelerated=accelerated)
     assert light.records == 5_000 and not light.full(50_000) and light.full(5_000)
-    assert light.held < (BATCH_HELD_BYTES // 4 if accelerated else BATCH_HELD_BYTES)  # Python path: every record counts
+    assert light.held < BATCH_HELD_BYTES // 4
