@@ -1,7 +1,7 @@
 """Benchmark: N accounting records through the real `ee bounce-pipe` into PostgreSQL, against
 `psql \\copy` of the same file into a plain table with one text column per field, in one run.
 
-    .venv/bin/python bench/bounce_pipe.py [--records 1000000] [--file acct.csv] [--database-url URL]
+    .venv/bin/python bench/bounce_pipe.py [--records 1000000] [--file acct.csv] [--database-url URL] [--mix ...]
 
 Prints wall times, the ratio pipe/copy (target ≤ 1.0), the pipe's peak RSS (target ≤ 200 MB)
 and checks that every record was counted. The generator (emailengine/bounces/sample.py) writes a
@@ -37,6 +37,9 @@ def main() -> None:
     parser.add_argument("--database-url", default=os.environ.get(
         "EE_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
     parser.add_argument("--batch-size", type=int, default=0, help="EE_BOUNCE_BATCH_SIZE (default: the setting)")
+    parser.add_argument("--mix", default="0.90,0.05,0.03,0.01,0.01",
+                        help="shares of d,b,t,rb,f in a generated file (e.g. 0,0.7,0.1,0.1,0.1: no deliveries, "
+                             "the worst case for memory)")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="ee-bench-bounces-"))
@@ -45,7 +48,9 @@ def main() -> None:
         started = time.monotonic()
         # records of the last days: older ones would fall out of the fingerprint retention (90 days)
         start = int(time.time()) - args.records // 12 - 86400
-        write_file(str(path), args.records, [(f"198.51.100.{i}", f"vmta-{i}") for i in range(10, 30)], start=start)
+        mix = tuple(float(share) for share in args.mix.split(","))
+        write_file(str(path), args.records, [(f"198.51.100.{i}", f"vmta-{i}") for i in range(10, 30)], start=start,
+                   mix=mix)
         print(f"generated {args.records:,} records ({path.stat().st_size / 1e6:.0f} MB) in "
               f"{time.monotonic() - started:.1f}s: {path}")
 
