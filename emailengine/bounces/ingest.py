@@ -4,12 +4,17 @@
 per batch: the fingerprints, pre-aggregated counters (delivery_stats, bounce_counts) and the few
 records that need rows of their own (bounces, suppressions, outbox). Deliveries never become rows.
 
-Delivery records scanned by the compiled module (accel.py) stay arrays (`Deliveries`) until the
+Delivery records scanned by the compiled module (_accel.c) stay arrays (`Deliveries`) until the
 store knows which are new; only then are they counted into the batch's counters.
+
+`Store.plan(batch, mask)` (pure) computes what a transaction writes for the records a mask marks
+new: a `Plan` of rows, on PostgreSQL as COPY text. The pipe's parser may plan a batch ahead
+(every record taken for new) while the writer's transaction runs.
 
 `Store.write()` does one transaction per batch:
 1. fingerprints (fingerprints.py): the blocks of the batch's minutes are read under a lock, the
-   records never seen before are marked, the merged blocks written back; only new records count;
+   records never seen before are marked, the merged blocks written back; only new records count
+   (the plan made ahead is used when it took the same records for new, else it is made again);
 2. delivery_stats and bounce_counts upserted additively (INSERT ... ON CONFLICT DO UPDATE);
 3. bounces rows; suppressions for hard bounces and complaints; outbox rows (one per destination)
    for every hard bounce and complaint; soft-bounce suppressions after EE_SOFT_BOUNCE_LIMIT in
