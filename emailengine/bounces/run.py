@@ -275,7 +275,7 @@ def make_store(settings: Settings, engine: Engine) -> Store:
 def import_files(paths: list[Path], settings: Settings, engine: Engine, reject_file: Path | None = None,
                  progress: Callable[[Path, int, int], None] | None = None) -> ImportResult:
     """Ingest accounting files (plain or .gz) through the same pipeline; re-imports change nothing."""
-    from emailengine.errors import UsageError
+    from emailengine.errors import TemporaryFailure, UsageError
 
     for path in paths:
         if not path.is_file():
@@ -296,9 +296,15 @@ def import_files(paths: list[Path], settings: Settings, engine: Engine, reject_f
                     progress(path, raw.tell(), size)
 
             try:
-                for batch in _batches(iter_pieces(read_chunks(stream, tick), raw_batch_bytes(settings)), builder,
-                                      settings.bounce_batch_size):
-                    written = _write_with_retry(store, batch, deadline=time.monotonic() + 120)
+                for batch, pieces in _batches(iter_pieces(read_chunks(stream, tick), raw_batch_bytes(settings)),
+                                              builder, settings.bounce_batch_size):
+                    try:
+                        written = _write_with_retry(store, batch, deadline=time.monotonic() + 120)
+                    except TemporaryFailure:
+                        raise
+                    except Exception as error:  # noqa: BLE001 - not the database: one record cannot be stored
+                        _salvage_import(store, pieces, str(path), result, rejects, error)
+                        continue
                     result.add(batch, written.new, written.duplicates, written.suppressed, written.events)
                     rejects.write(str(path), batch.rejects)
             except (OSError, EOFError, gzip.BadGzipFile) as error:
@@ -316,16 +322,46 @@ def raw_batch_bytes(settings: Settings) -> int:
     return min(settings.bounce_batch_size, PIECE_RECORDS) * 500
 
 
-def _batches(pieces: Iterator[RawBatch], builder: BatchBuilder, size: int) -> Iterator[Batch]:
-    """Yield batches of about `size` records read from consecutive pieces (raw bytes dropped as read)."""
+def _batches(pieces: Iterator[RawBatch], builder: BatchBuilder, size: int) -> Iterator[tuple[Batch, list[RawBatch]]]:
+    """Yield batches of about `size` records read from consecutive pieces, with those pieces (kept
+    until the batch is written: a batch that cannot be stored is stored record by record)."""
     batch: Batch | None = None
+    read: list[RawBatch] = []
     for piece in pieces:
         batch = batch_from_piece(piece.names, piece.data, builder, into=batch)
+        read.append(piece)
         if batch.full(size):
-            yield batch
-            batch = None
+            yield batch, read
+            batch, read = None, []
     if batch is not None:
-        yield batch
+        yield batch, read
+
+
+def _salvage_import(store: Store, pieces: list[RawBatch], source: str, result: ImportResult, rejects: RejectLog,
+                    error: Exception) -> None:
+    """Store the records of a batch that failed for a reason other than the database one by one;
+    reject the record that still fails with its error (as the pipe does, see Pipe._salvage)."""
+    from emailengine.errors import TemporaryFailure
+
+    logger.error("bounces import: a batch failed (%s); storing its records one by one", _first_line(error))
+    builder = BatchBuilder()
+    for piece in pieces:
+        items, _ = split_records(bytes(piece.data), final=True)
+        for item in items:
+            if not isinstance(item, bytes):
+                result.add(Batch(rejects=[item]), 0, 0, 0, 0)
+                rejects.write(source, [item])
+                continue
+            one = batch_from_piece(piece.names, item, builder, accelerated=False)
+            try:
+                written = _write_with_retry(store, one, deadline=time.monotonic() + 120)
+            except Exception as failure:
+                if isinstance(failure, TemporaryFailure):
+                    raise
+                one = Batch(rejects=[Reject(f"cannot be stored: {_first_line(failure)}", item[:512])])
+                written = WriteResult(0, 0, 0, 0)
+            result.add(one, written.new, written.duplicates, written.suppressed, written.events)
+            rejects.write(source, one.rejects)
 
 
 def _write_with_retry(store: Store, batch: Batch, deadline: float) -> WriteResult:

@@ -491,3 +491,35 @@ def test_a_batch_planned_ahead_is_replanned_when_part_of_it_was_stored_before(en
     assert whole.new == 3000 and rest.new == 2000 and rest.duplicates == 1000
     assert _tables(engine) == reference
     assert reference["bounces"] and reference["outbox"] and reference["suppressions"]
+
+
+def test_import_stores_a_failing_batch_record_by_record_and_rejects_the_record_that_fails(engine, tmp_path,
+                                                                                          monkeypatch):
+    """`ee bounces import` does what the pipe does with a batch that fails for a reason other than
+    the database: its records are stored one by one, the one that fails is rejected with the error."""
+    from emailengine.bounces import ingest
+
+    data = accounting(300, seed=43)
+    header = data.split(b"\r\n")[0].decode().split(",")
+    poison = next(line for line in data.split(b"\r\n")[1:] if line.startswith(b"b,"))
+    rcpt = next(csv.reader([poison.decode()]))[header.index("rcpt")]
+    bounces = ingest.Store._bounces
+
+    def fragile(self, cursor, plan, now):  # noqa: ANN001, ANN202
+        emails = {row[5] for row in plan.bounces}
+        emails |= {line.split("\t")[5] for line in plan.texts.get("bounces", "").splitlines()}
+        if rcpt.strip().lower() in emails:
+            raise ValueError(f"cannot handle {rcpt}")
+        return bounces(self, cursor, plan, now)
+
+    monkeypatch.setattr(ingest.Store, "_bounces", fragile)
+    path = tmp_path / "acct.csv"
+    path.write_bytes(data)
+    result = import_files([path], settings_for(tmp_path), engine, reject_file=tmp_path / "rejects.log")
+    same_rcpt = sum(1 for line in data.split(b"\r\n")[1:] if rcpt.encode() in line and line.startswith((b"b,", b"rb,", b"f,")))
+    assert same_rcpt >= 1
+    assert result.rejects == same_rcpt and result.new == 300 - same_rcpt and result.records == 300 - same_rcpt
+    assert (tmp_path / "rejects.log").read_text().count("cannot be stored: cannot handle") == same_rcpt
+    assert sum(int(v) for v in snapshot(engine)["by_type"].values()) == 300 - same_rcpt
+    again = import_files([path], settings_for(tmp_path), engine, reject_file=tmp_path / "rejects.log")
+    assert again.new == 0 and again.rejects == same_rcpt  # the rest is stored: nothing counts twice
