@@ -649,7 +649,9 @@ class Store:
         oldest = min(d.epoch for d in soft.values()) - int(self.soft_window.total_seconds())
         seen: dict[str, list[int]] = {}
         emails.sort()
-        query = "SELECT rcpt, occurred_at FROM bounces WHERE bounce_class = 'soft' AND record_type IN ('b', 'rb') AND "
+        # PostgreSQL gives the times as Unix seconds (no datetime per row); SQLite as text
+        occurred = "extract(epoch FROM occurred_at)::bigint" if self.postgres else "occurred_at"
+        query = f"SELECT rcpt, {occurred} FROM bounces WHERE bounce_class = 'soft' AND record_type IN ('b', 'rb') AND "  # noqa: S608
         # PostgreSQL: one statement with an array (its plan is cached); SQLite: IN lists of up to 500
         chunks = [(self._ts(oldest), emails)] if self.postgres else [
             (self._ts(oldest), *emails[start:start + 500]) for start in range(0, len(emails), 500)]
@@ -657,8 +659,8 @@ class Store:
             where = "occurred_at > %s AND rcpt = ANY(%s)" if self.postgres else \
                 f"occurred_at > ? AND rcpt IN ({self._marks(len(params) - 1)})"
             cursor.execute(query + where, params)
-            for rcpt, occurred in cursor.fetchall():
-                seen.setdefault(rcpt, []).append(_epoch(occurred))
+            for rcpt, when in cursor.fetchall():
+                seen.setdefault(rcpt, []).append(when if when.__class__ is int else _epoch(when))
         window = int(self.soft_window.total_seconds())
         reached = []
         for email, detail in soft.items():
