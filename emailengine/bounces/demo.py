@@ -16,7 +16,8 @@ def run_demo(demo: DemoContext) -> list[str]:
     from sqlalchemy import func, select
     from sqlalchemy.orm import Session
 
-    from emailengine.bounces.run import import_files, stats
+    from emailengine.bounces.importer import import_files
+    from emailengine.bounces.queries import stats
     from emailengine.bounces.sample import write_file
     from emailengine.db.models import OutboxEvent, Suppression
 

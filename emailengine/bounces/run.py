@@ -1,5 +1,4 @@
-"""The I/O of the bounce pipeline: `ee bounce-pipe` (stdin → spool → DB), `ee bounces import`,
-dry runs, stats, and what `ee health`/metrics read (`last_record_at`, `pipe_counters`).
+"""`ee bounce-pipe`: stdin → spool → database, never blocking PowerMTA and never losing a record.
 
 Pipe threads (PowerMTA must never see the pipe block, so nothing on the stdin path waits on
 the database):
@@ -19,35 +18,39 @@ no longer written is deleted with its position row.
 from __future__ import annotations
 
 import fcntl
-import gzip
-import json
 import os
 import queue
-import re
 import select
 import signal
 import socket
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
-from emailengine.bounces.ingest import Batch, BatchBuilder, Store, WriteResult
-from emailengine.bounces.reader import Reject, decode_records, parse_rows, split_records
+from emailengine.bounces.importer import (
+    ImportResult,
+    RejectLog,
+    first_line,
+    is_db_error,
+    make_store,
+    raw_batch_bytes,
+)
+from emailengine.bounces.ingest import Batch, BatchBuilder, WriteResult
+from emailengine.bounces.pieces import CHUNK, RawBatch, RawCutter, header_names, last_header, latest_header
+from emailengine.bounces.queries import prune_fingerprints
+from emailengine.bounces.reader import Reject, split_records
 from emailengine.bounces.scan import batch_from_piece
 from emailengine.logs import logger
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
-    from sqlalchemy.orm import Session
 
     from emailengine.config import Settings
 
-CHUNK = 1 << 20
 SEGMENT_MAX_BYTES = 128 << 20
 SYNC_INTERVAL = 0.05
 METRICS_INTERVAL = 15.0
@@ -59,373 +62,6 @@ PG_WRITERS = 1  # writer threads on PostgreSQL; measured (1M records): 1 → 5.4
 def host_name() -> str:
     """Return this host's name (the key of its pipe status row)."""
     return socket.gethostname()
-
-
-# ---------------------------------------------------------------- reading helpers
-
-
-_HEADER_AT = re.compile(rb"(?im)^(?:\xef\xbb\xbf)?type,[^\n]*\n")
-
-
-@dataclass
-class RawBatch:
-    """Complete records (no header lines) under one header, and the stream offset after them."""
-
-    names: list[str] | None
-    data: bytes | memoryview  # a view of the buffer read, in the pipe
-    end: int
-
-
-class RawCutter:
-    """Cut a byte stream into RawBatches at record boundaries and header lines.
-
-    No per-record work: the boundary is the last newline with an even number of quotes before it
-    (C-speed bytes.count); when quotes never balance (a malformed line), the Python splitter
-    finds the boundary and the bad line becomes a reject later.
-    """
-
-    def __init__(self, names: list[str] | None = None) -> None:
-        self.names = names
-        self.carry = b""
-
-    def feed(self, data: bytes, end: int, final: bool) -> list[RawBatch]:
-        """Given the next bytes (ending at stream offset `end`), return the complete pieces."""
-        buffer = self.carry + data if self.carry else data
-        cut = len(buffer) if final else _boundary(buffer)
-        self.carry = buffer[cut:]
-        base = end - len(buffer)
-        pieces: list[RawBatch] = []
-        # pieces are views of the buffer (the pipe's parser reads ~2.5 MB at a time: no copies)
-        chunk = memoryview(buffer)[:cut] if cut < len(buffer) else buffer
-        start = 0
-        for begin, finish in _header_lines(chunk):
-            if begin > start:
-                pieces.append(RawBatch(self.names, chunk[start:begin], base + begin))
-            self.names = _header_names(chunk[begin:finish])
-            start = finish
-        if start < len(chunk) or (start and not pieces):
-            pieces.append(RawBatch(self.names, chunk[start:], base + len(chunk)))
-        return pieces
-
-
-def _header_lines(chunk: bytes) -> list[tuple[int, int]]:
-    """Return (start, end) of every header line (a line starting with `type,`, perhaps after a
-    byte-order mark). The compiled module searches without holding the GIL."""
-    from emailengine.bounces.fingerprints import ACCEL
-
-    if ACCEL is not None:
-        return ACCEL.header_lines(chunk)
-    chunk = bytes(chunk)
-    found = []
-    position = chunk.find(b"type,")
-    while position >= 0:
-        begin = position - 3 if chunk[position - 3:position] == _BOM else position
-        end = chunk.find(b"\n", position)
-        end = len(chunk) if end < 0 else end + 1
-        if begin == 0 or chunk[begin - 1:begin] == b"\n":
-            found.append((begin, end))
-        position = chunk.find(b"type,", position + 5)
-    return found
-
-
-_BOM = b"\xef\xbb\xbf"
-
-
-def _boundary(buffer: bytes) -> int:
-    from emailengine.bounces.fingerprints import ACCEL
-
-    if ACCEL is not None:
-        found = ACCEL.record_boundary(buffer)
-        if found >= 0:
-            return found
-        position = -1  # no newline in the last 64 balances the quotes: decided below
-    else:
-        position = buffer.rfind(b"\n")
-    tries = 0
-    while position >= 0 and tries < 64:
-        if not buffer.count(b'"', 0, position) & 1:
-            return position + 1
-        position = buffer.rfind(b"\n", 0, position)
-        tries += 1
-    if len(buffer) < (4 << 20):
-        return 0  # wait for more: a quoted field may still close
-    return split_records(buffer, final=False)[1]
-
-
-def _header_names(line: bytes) -> list[str]:
-    import csv
-
-    text = bytes(line).decode("utf-8", "replace").lstrip("\ufeff").rstrip("\r\n")
-    return next(csv.reader([text]))
-
-
-def iter_pieces(chunks: Iterator[tuple[bytes, bool]], max_bytes: int) -> Iterator[RawBatch]:
-    """Given (bytes, is_last) chunks, yield RawBatches of up to about max_bytes under one header."""
-    cutter = RawCutter()
-    offset = 0
-    pending: RawBatch | None = None
-    for data, last in chunks:
-        offset += len(data)
-        for piece in cutter.feed(data, offset, last):
-            if pending is not None and (pending.names != piece.names or len(pending.data) >= max_bytes):
-                yield pending
-                pending = None
-            pending = piece if pending is None else RawBatch(piece.names, bytes(pending.data) + piece.data, piece.end)
-    if pending is not None:
-        yield pending
-
-
-def read_chunks(stream: IO[bytes], progress: Callable[[int], None] | None = None,
-                ) -> Iterator[tuple[bytes, bool]]:
-    """Yield (chunk, is_last) from a binary stream."""
-    pending = stream.read(CHUNK)
-    while pending:
-        following = stream.read(CHUNK)
-        if progress:
-            progress(len(pending))
-        yield pending, not following
-        pending = following
-
-
-# ---------------------------------------------------------------- dry run
-
-
-def dry_run(stream: IO[bytes], out: IO[str]) -> dict[str, int]:
-    """Print one JSON object per record (type, rcpt, ip, class, reason, status, diag, ...); write nothing.
-
-    Duplicates are not dropped: operators use this to test rules. Returns counters.
-    """
-    builder = BatchBuilder()
-    totals = {"records": 0, "rejects": 0}
-    carry = b""
-    for data, last in read_chunks(stream):
-        buffer = carry + data
-        items, consumed = split_records(buffer, final=last)
-        carry = buffer[consumed:]
-        for row in parse_rows(decode_records(items)):
-            totals["records" if _dry_row(builder, row, out) else "rejects"] += 1
-    return totals
-
-
-def _dry_row(builder: BatchBuilder, row: list[str] | Reject, out: IO[str]) -> bool:
-    from emailengine.bounces.reader import is_header
-
-    if isinstance(row, Reject):
-        out.write(json.dumps({"reject": row.reason, "raw": row.raw.decode("utf-8", "replace")}) + "\n")
-        return False
-    if not row or row == [""]:
-        return True
-    if is_header(row):
-        builder.add(Batch(), [row])
-        return True
-    probe = Batch()
-    builder.add(probe, [list(row)])
-    if probe.rejects:
-        out.write(json.dumps({"reject": probe.rejects[0].reason}) + "\n")
-        return False
-    record = builder.header.record(row)  # type: ignore[union-attr]
-    epoch, verdict, lane = builder.evaluate(record)
-    out.write(json.dumps({
-        "type": record.type, "time": datetime.fromtimestamp(epoch, UTC).isoformat() if epoch is not None else None,
-        "rcpt": record.rcpt, "ip": record.ip, "vmta": record.vmta, "provider": lane,
-        "class": verdict.bounce_class, "reason": verdict.reason, "rule": verdict.rule,
-        "status": record.status, "diag": record.diag, "bounce_cat": record.bounce_cat,
-        "message_id": record.message_id, "campaign_uid": record.campaign_uid,
-        "subscriber_uid": record.subscriber_uid,
-    }, ensure_ascii=False) + "\n")
-    return True
-
-
-# ---------------------------------------------------------------- import
-
-
-@dataclass
-class ImportResult:
-    """Totals of an import or pipe run."""
-
-    records: int = 0
-    new: int = 0
-    duplicates: int = 0
-    rejects: int = 0
-    suppressed: int = 0
-    events: int = 0
-    files: int = 0
-
-    def add(self, batch: Batch, new: int, duplicates: int, suppressed: int, events: int) -> None:
-        """Add one committed batch."""
-        self.records += batch.records + batch.duplicates_in_batch
-        self.rejects += len(batch.rejects)
-        self.new += new
-        self.duplicates += duplicates
-        self.suppressed += suppressed
-        self.events += events
-
-    def as_dict(self) -> dict[str, int]:
-        """Return the totals as a dict."""
-        return dict(self.__dict__)
-
-
-def make_store(settings: Settings, engine: Engine) -> Store:
-    """Return the Store for these settings."""
-    from emailengine.forwarding import destinations
-
-    return Store(engine, destinations(settings), settings.soft_bounce_limit, settings.soft_bounce_window_days)
-
-
-def import_files(paths: list[Path], settings: Settings, engine: Engine, reject_file: Path | None = None,
-                 progress: Callable[[Path, int, int], None] | None = None) -> ImportResult:
-    """Ingest accounting files (plain or .gz) through the same pipeline; re-imports change nothing."""
-    from emailengine.errors import TemporaryFailure, UsageError
-
-    for path in paths:
-        if not path.is_file():
-            raise UsageError(f"{path} is not a readable file")
-    store = make_store(settings, engine)
-    result = ImportResult()
-    rejects = RejectLog(reject_file or settings.spool_dir / "rejects.log")
-    for path in paths:
-        builder = BatchBuilder()
-        with path.open("rb") as raw:
-            is_gzip = raw.read(2) == b"\x1f\x8b"
-            raw.seek(0)
-            stream: IO[bytes] = gzip.GzipFile(fileobj=raw) if is_gzip else raw  # type: ignore[assignment]
-            size = path.stat().st_size
-
-            def tick(_: int, raw: IO[bytes] = raw, path: Path = path, size: int = size) -> None:
-                if progress:
-                    progress(path, raw.tell(), size)
-
-            try:
-                for batch, pieces in _batches(iter_pieces(read_chunks(stream, tick), raw_batch_bytes(settings)),
-                                              builder, settings.bounce_batch_size):
-                    try:
-                        written = _write_with_retry(store, batch, deadline=time.monotonic() + 120)
-                    except TemporaryFailure:
-                        raise
-                    except Exception as error:  # noqa: BLE001 - not the database: one record cannot be stored
-                        _salvage_import(store, pieces, str(path), result, rejects, error)
-                        continue
-                    result.add(batch, written.new, written.duplicates, written.suppressed, written.events)
-                    rejects.write(str(path), batch.rejects)
-            except (OSError, EOFError, gzip.BadGzipFile) as error:
-                raise UsageError(f"cannot read {path}: {error}") from None
-        result.files += 1
-    rejects.close()
-    return result
-
-
-PIECE_RECORDS = 5000  # records per piece the parser cuts (the pipe's writers join waiting pieces)
-
-
-def raw_batch_bytes(settings: Settings) -> int:
-    """Return the bytes per piece: up to PIECE_RECORDS (or EE_BOUNCE_BATCH_SIZE) records of about 500 bytes."""
-    return min(settings.bounce_batch_size, PIECE_RECORDS) * 500
-
-
-def _batches(pieces: Iterator[RawBatch], builder: BatchBuilder, size: int) -> Iterator[tuple[Batch, list[RawBatch]]]:
-    """Yield batches of about `size` records read from consecutive pieces, with those pieces (kept
-    until the batch is written: a batch that cannot be stored is stored record by record)."""
-    batch: Batch | None = None
-    read: list[RawBatch] = []
-    for piece in pieces:
-        batch = batch_from_piece(piece.names, piece.data, builder, into=batch)
-        read.append(piece)
-        if batch.full(size):
-            yield batch, read
-            batch, read = None, []
-    if batch is not None:
-        yield batch, read
-
-
-def _salvage_import(store: Store, pieces: list[RawBatch], source: str, result: ImportResult, rejects: RejectLog,
-                    error: Exception) -> None:
-    """Store the records of a batch that failed for a reason other than the database one by one;
-    reject the record that still fails with its error (as the pipe does, see Pipe._salvage)."""
-    from emailengine.errors import TemporaryFailure
-
-    logger.error("bounces import: a batch failed (%s); storing its records one by one", _first_line(error))
-    builder = BatchBuilder()
-    for piece in pieces:
-        items, _ = split_records(bytes(piece.data), final=True)
-        for item in items:
-            if not isinstance(item, bytes):
-                result.add(Batch(rejects=[item]), 0, 0, 0, 0)
-                rejects.write(source, [item])
-                continue
-            one = batch_from_piece(piece.names, item, builder, accelerated=False)
-            try:
-                written = _write_with_retry(store, one, deadline=time.monotonic() + 120)
-            except Exception as failure:
-                if isinstance(failure, TemporaryFailure):
-                    raise
-                one = Batch(rejects=[Reject(f"cannot be stored: {_first_line(failure)}", item[:512])])
-                written = WriteResult(0, 0, 0, 0)
-            result.add(one, written.new, written.duplicates, written.suppressed, written.events)
-            rejects.write(source, one.rejects)
-
-
-def _write_with_retry(store: Store, batch: Batch, deadline: float) -> WriteResult:
-    """Write a batch, retrying database errors with backoff until the deadline (then TemporaryFailure)."""
-    from emailengine.errors import TemporaryFailure
-
-    delay = 0.2
-    while True:
-        try:
-            return store.write(batch, datetime.now(UTC))
-        except Exception as error:  # noqa: BLE001 - any database error: keep the batch and retry
-            if not _is_db_error(error):
-                raise
-            if time.monotonic() >= deadline:
-                raise TemporaryFailure(f"database unavailable: {_first_line(error)}", "retry later") from None
-            logger.warning("database write failed, retrying in %.1fs: %s", delay, _first_line(error))
-            store.engine.dispose()
-            time.sleep(delay)
-            delay = min(delay * 2, 30.0)
-
-
-def _is_db_error(error: BaseException) -> bool:
-    from sqlalchemy.exc import DBAPIError, OperationalError
-
-    from emailengine.errors import TemporaryFailure
-
-    if isinstance(error, (OperationalError, TemporaryFailure, ConnectionError)):
-        return True
-    if isinstance(error, DBAPIError) and error.connection_invalidated:
-        return True
-    module = type(error).__module__
-    return module.startswith(("psycopg", "sqlite3")) and "Operational" in type(error).__name__
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(getattr(error, "orig", None) or error).strip()
-    return text.splitlines()[0][:200] if text else type(error).__name__
-
-
-class RejectLog:
-    """Append-only reject file: `time<TAB>source<TAB>reason<TAB>raw` (raw as a JSON string)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._file: IO[str] | None = None
-
-    def write(self, source: str, rejects: list[Reject]) -> None:
-        """Append rejects (opens the file on first use)."""
-        if not rejects:
-            return
-        if self._file is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = self.path.open("a", encoding="utf-8")
-        stamp = datetime.now(UTC).isoformat(timespec="seconds")
-        for reject in rejects:
-            raw = json.dumps(reject.raw.decode("utf-8", "replace"), ensure_ascii=False)
-            self._file.write(f"{stamp}\t{source}\t{reject.reason}\t{raw}\n")
-        self._file.flush()
-
-    def close(self) -> None:
-        """Close the file."""
-        if self._file:
-            self._file.close()
-            self._file = None
 
 
 # ---------------------------------------------------------------- the pipe
@@ -530,7 +166,7 @@ class Pipe:
                 logger.info("bounce-pipe: pruned %d fingerprints older than %d days", deleted,
                             self.settings.bounce_fingerprint_days)
         except Exception as error:  # noqa: BLE001 - pruning is housekeeping; a later start retries
-            logger.warning("bounce-pipe: cannot prune fingerprints: %s", _first_line(error))
+            logger.warning("bounce-pipe: cannot prune fingerprints: %s", first_line(error))
 
     def _guard(self, target: Callable[[], None]) -> Callable[[], None]:
         def run() -> None:
@@ -578,7 +214,7 @@ class Pipe:
                     return connection.scalar(text('SELECT "offset" FROM bounce_pipe_positions WHERE segment = :s'),
                                              {"s": segment.name}) or 0
             except Exception as error:  # noqa: BLE001
-                if not _is_db_error(error):
+                if not is_db_error(error):
                     raise
                 if self.state.input_done:
                     raise _GiveUp from None
@@ -594,7 +230,7 @@ class Pipe:
             with self.engine.begin() as connection:
                 connection.execute(text("DELETE FROM bounce_pipe_positions WHERE segment = :s"), {"s": segment.name})
         except Exception as error:  # noqa: BLE001 - the file stays; a later run replays nothing new
-            logger.warning("cannot drop position of %s: %s", segment.name, _first_line(error))
+            logger.warning("cannot drop position of %s: %s", segment.name, first_line(error))
             return
         segment.path.unlink(missing_ok=True)
         fd = self._locks.pop(segment.name, None)
@@ -689,8 +325,8 @@ class Pipe:
         limit = raw_batch_bytes(self.settings)
         builder = self._builder
         with segment.path.open("rb") as source:
-            header = _last_header(source, committed) if committed else None
-            cutter = RawCutter(_header_names(header) if header else None)
+            header = last_header(source, committed) if committed else None
+            cutter = RawCutter(header_names(header) if header else None)
             offset, pending, started = committed, None, 0.0
             batch: Batch | None = None
             ends: list[int] = []
@@ -783,7 +419,7 @@ class Pipe:
         A record that still fails is rejected with the error (so a replay cannot fail the same way
         forever); then the batch's spool position is committed. Returns the empty final write.
         """
-        logger.error("bounce-pipe: a batch failed (%s); storing its records one by one", _first_line(error))
+        logger.error("bounce-pipe: a batch failed (%s); storing its records one by one", first_line(error))
         builder = BatchBuilder()
         with segment.path.open("rb") as source:
             for names, start, end in spans:
@@ -797,7 +433,7 @@ class Pipe:
                     try:
                         written = self._write_until_done(segment, one, [])
                     except Exception as failure:  # noqa: BLE001
-                        rejected = Batch(rejects=[Reject(f"cannot be stored: {_first_line(failure)}", item[:512])])
+                        rejected = Batch(rejects=[Reject(f"cannot be stored: {first_line(failure)}", item[:512])])
                         self._count(segment, rejected, WriteResult(0, 0, 0, 0))
                         continue
                     if written is None:
@@ -834,11 +470,11 @@ class Pipe:
                 self.state.db_ok = True
                 return written
             except Exception as error:  # noqa: BLE001
-                if not _is_db_error(error):
+                if not is_db_error(error):
                     raise
                 if self.state.db_ok:
                     logger.warning("bounce-pipe: database write failed, spooling and retrying: %s",
-                                   _first_line(error))
+                                   first_line(error))
                 self.state.db_ok = False
                 self.engine.dispose()
                 if self.state.input_done and time.monotonic() - self.state.last_progress > SHUTDOWN_TIMEOUT:
@@ -874,30 +510,6 @@ class Pipe:
         metrics.publish(registry, JOB, self.settings)
 
 
-def _last_header(source: IO[bytes], limit: int) -> bytes | None:
-    """Return the last header line (without its line end) in the first `limit` bytes of a file."""
-    found = None
-    position, carry = 0, b""
-    source.seek(0)
-    while position < limit:
-        data = source.read(min(CHUNK, limit - position))
-        if not data:
-            break
-        position += len(data)
-        buffer = carry + data
-        found = latest_header(buffer) or found
-        carry = buffer.rpartition(b"\n")[2][-65536:]
-    return found.rstrip(b"\r\n") if found else None
-
-
-def latest_header(buffer: bytes) -> bytes | None:
-    """Return the last complete header line (with its newline) in a buffer that starts at a line start."""
-    for begin, end in reversed(_header_lines(buffer)):
-        if buffer[end - 1:end] == b"\n":
-            return buffer[begin:end]
-    return None
-
-
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
@@ -910,103 +522,3 @@ def run_pipe(settings: Settings, engine: Engine, stdin_fd: int = 0) -> ImportRes
     return Pipe(settings, engine, stdin_fd).run()
 
 
-# ---------------------------------------------------------------- reads for health, metrics, stats
-
-
-def prune_fingerprints(engine: Engine, keep_days: int, now: float) -> int:
-    """Delete the fingerprint blocks of minutes older than keep_days (a primary-key range delete).
-
-    Return how many fingerprints (records) were forgotten.
-    """
-    from sqlalchemy import text
-
-    oldest = {"oldest": (int(now) - keep_days * 86400) // 60}
-    with engine.begin() as connection:
-        size = connection.scalar(text("SELECT coalesce(sum(length(fps)), 0) FROM bounce_fingerprint_blocks "
-                                      "WHERE bucket < :oldest"), oldest)
-        connection.execute(text("DELETE FROM bounce_fingerprint_blocks WHERE bucket < :oldest"), oldest)
-    return int(size or 0) // 8
-
-
-def last_record_at(session: Session) -> datetime | None:
-    """Return the newest record time any bounce-pipe committed (all hosts), or None."""
-    from sqlalchemy import func, select
-
-    from emailengine.db.models import BouncePipeStatus
-
-    return session.scalar(select(func.max(BouncePipeStatus.last_record_at)))
-
-
-def pipe_counters(session: Session) -> dict[str, Any]:
-    """Return {"records", "rejects", "duplicates", "last_record_at", "hosts": {...}} of every pipe."""
-    from sqlalchemy import select
-
-    from emailengine.db.models import BouncePipeStatus
-
-    rows = session.scalars(select(BouncePipeStatus)).all()
-    last = max((row.last_record_at for row in rows if row.last_record_at), default=None)
-    return {
-        "records": sum(row.records for row in rows),
-        "rejects": sum(row.rejects for row in rows),
-        "duplicates": sum(row.duplicates for row in rows),
-        "last_record_at": last,
-        "hosts": {row.host: {"records": row.records, "rejects": row.rejects, "duplicates": row.duplicates,
-                             "last_record_at": row.last_record_at, "updated_at": row.updated_at} for row in rows},
-    }
-
-
-_SINCE = re.compile(r"^(\d+)\s*([smhdw])$")
-
-
-def parse_since(text: str) -> timedelta:
-    """Parse `30m`, `24h`, `7d`, `2w` into a timedelta; raise UsageError otherwise."""
-    from emailengine.errors import UsageError
-
-    match = _SINCE.match(text.strip().lower())
-    if not match:
-        raise UsageError(f"invalid --since {text!r}", "use a number and a unit: 30m, 24h, 7d, 2w")
-    number, unit = int(match.group(1)), match.group(2)
-    return timedelta(**{{"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[unit]: number})
-
-
-def stats(session: Session, since: timedelta | None, by: str | None, now: datetime) -> dict[str, Any]:
-    """Return totals {"by_type", "by_class"} (all time without `since`), plus "by_<key>" rows.
-
-    `by` is ip, provider or reason: rows of {key, total, delivered, hard, soft, block, complaint, ...}.
-    Counts come from bounce_counts (hour resolution).
-    """
-    from sqlalchemy import func, select
-
-    from emailengine.db.models import BounceCount
-
-    filters = []
-    if since is not None:
-        start = (now - since).replace(minute=0, second=0, microsecond=0)
-        filters.append(BounceCount.hour >= start)
-    by_type = dict(session.execute(select(BounceCount.record_type, func.sum(BounceCount.count))
-                                   .where(*filters).group_by(BounceCount.record_type)).all())
-    by_class = dict(session.execute(select(BounceCount.bounce_class, func.sum(BounceCount.count))
-                                    .where(*filters).group_by(BounceCount.bounce_class)).all())
-    result: dict[str, Any] = {
-        "by_type": {key: int(value) for key, value in sorted(by_type.items())},
-        "by_class": {key: int(value) for key, value in sorted(by_class.items())},
-    }
-    if since is not None:
-        result["since"] = (now - since).isoformat()
-    if by:
-        column = {"ip": BounceCount.source_ip, "provider": BounceCount.provider, "reason": BounceCount.reason}[by]
-        table: dict[str, dict[str, int]] = {}
-        query = (select(column, BounceCount.bounce_class, func.sum(BounceCount.count))
-                 .where(*filters).group_by(column, BounceCount.bounce_class))
-        for key, bounce_class, count in session.execute(query):
-            row = table.setdefault(key, {"total": 0})
-            row[bounce_class] = row.get(bounce_class, 0) + int(count)
-            row["total"] += int(count)
-        result[f"by_{by}"] = [{by: key, **values} for key, values in
-                              sorted(table.items(), key=lambda item: -item[1]["total"])]
-    return result
-
-
-def stdout_is_tty() -> bool:
-    """Return whether stdout is a terminal (progress bars only then)."""
-    return sys.stdout.isatty()

@@ -23,7 +23,7 @@ def bounce_pipe(dry_run: DryRunOption = False, json_output: JsonOption = False) 
     writes nothing and prints one JSON object per record (type, rcpt, ip, class, reason, status, diag).
     """
     if dry_run:
-        from emailengine.bounces.run import dry_run as run_dry
+        from emailengine.bounces.importer import dry_run as run_dry
 
         totals = run_dry(sys.stdin.buffer, sys.stdout)
         sys.stderr.write(f"{totals['records']} records, {totals['rejects']} rejects (dry run: nothing written)\n")
@@ -55,7 +55,7 @@ def bounces_import(
     json_output: JsonOption = False,
 ) -> None:
     """Ingest PowerMTA accounting files through the bounce pipeline; records already stored are skipped."""
-    from emailengine.bounces.run import import_files
+    from emailengine.bounces.importer import import_files
     from emailengine.db.engine import database_engine
 
     config = settings()
@@ -94,7 +94,7 @@ def bounces_stats(
     """Show record counts by type and class (and by ip, provider or reason)."""
     from datetime import UTC, datetime
 
-    from emailengine.bounces.run import parse_since, stats
+    from emailengine.bounces.queries import parse_since, stats
     from emailengine.db.engine import session_scope
     from emailengine.errors import UsageError
 

@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from emailengine.bounces import last_record_at, pipe_counters
-from emailengine.bounces.run import import_files
+from emailengine.bounces.importer import import_files
 from emailengine.config import load_settings
 from tests.fakes.bounces import TcpProxy, accounting
 
@@ -257,7 +257,7 @@ def test_database_down_mid_stream_loses_nothing_and_never_blocks_the_pipe(pg_url
 
 
 def test_fingerprints_older_than_the_retention_are_pruned(engine, tmp_path):
-    from emailengine.bounces.run import prune_fingerprints
+    from emailengine.bounces.queries import prune_fingerprints
 
     path = tmp_path / "acct.csv"
     path.write_bytes(accounting(300, seed=2, start=1_700_000_000))
@@ -460,15 +460,16 @@ def test_a_batch_planned_ahead_is_replanned_when_part_of_it_was_stored_before(en
     tables as one import of the whole file."""
     from datetime import UTC, datetime
 
+    from emailengine.bounces.importer import make_store
     from emailengine.bounces.ingest import BatchBuilder
-    from emailengine.bounces.run import _header_names, make_store
+    from emailengine.bounces.pieces import header_names
     from emailengine.bounces.scan import batch_from_piece
     from emailengine.db.models import Base
 
     data = accounting(3000, seed=23)
     header, body = data.split(b"\n", 1)
     first = b"\n".join(body.split(b"\n")[:1000]) + b"\n"
-    names = _header_names(header + b"\n")
+    names = header_names(header + b"\n")
     store = make_store(settings_for(tmp_path), engine)
 
     def planned(records: bytes):

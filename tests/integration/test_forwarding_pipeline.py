@@ -14,15 +14,15 @@ from tests.fakes.forwarding import fast_settings, mailwizz_standin, make_key, ou
 
 
 def test_pipeline_events_reach_scraper_and_mailwizz(engine, tmp_path, monkeypatch):
-    from emailengine.bounces import run as bounces_run
     from emailengine.bounces import sample
+    from emailengine.bounces.importer import import_files
 
     make_key(engine)
     api = mailwizz_standin().start()
     monkeypatch.setenv("EE_MAILWIZZ_API_URL", api.url)  # the pipeline enqueues for both destinations
     accounting = tmp_path / "acct.csv"
     sample.write_file(str(accounting), 1500, [("198.51.100.10", "vmta-10")], seed=3)
-    result = bounces_run.import_files([accounting], fast_settings(), engine)
+    result = import_files([accounting], fast_settings(), engine)
     assert result.events > 0
     with Session(engine) as session:
         queued = {(r.event_id, r.destination): r for r in session.scalars(select(OutboxEvent))}
