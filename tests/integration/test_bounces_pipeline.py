@@ -410,12 +410,11 @@ def test_over_long_source_ip_and_vmta_are_cut_to_fit_not_a_failing_batch(engine,
     assert suppressed_ip == "2" * 45
 
 
-def test_a_record_that_fails_its_batch_is_rejected_and_the_rest_stored(engine, tmp_path, monkeypatch):
-    """A batch failing for a reason other than the database (a record nothing foresaw) must not
-    stop the pipe forever: its records are stored one by one and the one that fails is rejected."""
-    from emailengine.bounces import ingest, run
+def poison_bounces(monkeypatch, data: bytes) -> int:
+    """Make storing the bounce rows of one recipient of `data` fail (not a database error), as an
+    unforeseen record would; return how many records of `data` carry that recipient in rows."""
+    from emailengine.bounces import ingest
 
-    data = accounting(300, seed=41)
     poison = next(line for line in data.split(b"\r\n")[1:] if line.startswith(b"b,"))
     rcpt = next(csv.reader([poison.decode()]))[data.split(b"\r\n")[0].decode().split(",").index("rcpt")]
     bounces = ingest.Store._bounces
@@ -429,11 +428,20 @@ def test_a_record_that_fails_its_batch_is_rejected_and_the_rest_stored(engine, t
         return bounces(self, cursor, plan, now)
 
     monkeypatch.setattr(ingest.Store, "_bounces", fragile)
+    return sum(1 for line in data.split(b"\r\n")[1:] if rcpt.encode() in line and line.startswith((b"b,", b"rb,", b"f,")))
+
+
+def test_a_record_that_fails_its_batch_is_rejected_and_the_rest_stored(engine, tmp_path, monkeypatch):
+    """A batch failing for a reason other than the database (a record nothing foresaw) must not
+    stop the pipe forever: its records are stored one by one and the one that fails is rejected."""
+    from emailengine.bounces import run
+
+    data = accounting(300, seed=41)
+    same_rcpt = poison_bounces(monkeypatch, data)
     path = tmp_path / "acct.csv"
     path.write_bytes(data)
     with path.open("rb") as stdin:
         result = run.run_pipe(settings_for(tmp_path), engine, stdin.fileno())
-    same_rcpt = sum(1 for line in data.split(b"\r\n")[1:] if rcpt.encode() in line and line.startswith((b"b,", b"rb,", b"f,")))
     assert result.rejects == same_rcpt and result.new == 300 - same_rcpt
     assert "cannot be stored: cannot handle" in (tmp_path / "spool" / "rejects.log").read_text()
     assert not list((tmp_path / "spool").glob("*.acct"))  # the position moved past it: nothing replays
@@ -498,26 +506,11 @@ def test_import_stores_a_failing_batch_record_by_record_and_rejects_the_record_t
                                                                                           monkeypatch):
     """`ee bounces import` does what the pipe does with a batch that fails for a reason other than
     the database: its records are stored one by one, the one that fails is rejected with the error."""
-    from emailengine.bounces import ingest
-
     data = accounting(300, seed=43)
-    header = data.split(b"\r\n")[0].decode().split(",")
-    poison = next(line for line in data.split(b"\r\n")[1:] if line.startswith(b"b,"))
-    rcpt = next(csv.reader([poison.decode()]))[header.index("rcpt")]
-    bounces = ingest.Store._bounces
-
-    def fragile(self, cursor, plan, now):  # noqa: ANN001, ANN202
-        emails = {row[5] for row in plan.bounces}
-        emails |= {line.split("\t")[5] for line in plan.texts.get("bounces", "").splitlines()}
-        if rcpt.strip().lower() in emails:
-            raise ValueError(f"cannot handle {rcpt}")
-        return bounces(self, cursor, plan, now)
-
-    monkeypatch.setattr(ingest.Store, "_bounces", fragile)
+    same_rcpt = poison_bounces(monkeypatch, data)
     path = tmp_path / "acct.csv"
     path.write_bytes(data)
     result = import_files([path], settings_for(tmp_path), engine, reject_file=tmp_path / "rejects.log")
-    same_rcpt = sum(1 for line in data.split(b"\r\n")[1:] if rcpt.encode() in line and line.startswith((b"b,", b"rb,", b"f,")))
     assert same_rcpt >= 1
     assert result.rejects == same_rcpt and result.new == 300 - same_rcpt and result.records == 300 - same_rcpt
     assert (tmp_path / "rejects.log").read_text().count("cannot be stored: cannot handle") == same_rcpt
