@@ -6,8 +6,10 @@ the database):
   while data flows (≤ 200 ms by EE_BOUNCE_FLUSH_MS); only fsynced bytes are "durable".
 - parser: durable spool bytes → raw pieces cut at record boundaries and header lines, read into
   batches (scan.py: the compiled scanner, else the Python reader); a batch goes to the writer as
-  soon as it is idle, and grows up to EE_BOUNCE_BATCH_SIZE records while it is busy. Bounded
-  queue of read batches, so memory is bounded however far the database is behind.
+  soon as it is idle, and grows up to EE_BOUNCE_BATCH_SIZE records (or Batch.full's memory
+  bound) while it is busy. When the writer is behind, the parser also plans the batch
+  (Store.plan) so the transaction only sends. Bounded queue of read batches, so memory is
+  bounded however far the database is behind.
 - writer (PG_WRITERS): one transaction per batch, including the segment's committed byte offset;
   on a database error it keeps the batch, backs off (0.2 s doubling to 30 s) and retries.
 On start, segments left by a killed process (not locked by a live one) are replayed from their
