@@ -757,13 +757,8 @@ class Store:
         return now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f+00")
 
     def _insert(self, cursor: Any, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
-        if not rows:
-            return
-        if self.postgres:
-            with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        else:
+        """INSERT rows (SQLite; PostgreSQL gets COPY text from the plan)."""
+        if rows:
             cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({self._marks(len(columns))})",  # noqa: S608
                                rows)
 
