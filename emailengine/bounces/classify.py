@@ -408,14 +408,17 @@ class CachedClassifier:
     _MASK = re.compile(r"[\w.+-]+@[\w.-]+|\b\d{1,3}(?:\.\d{1,3}){3}\b|\b(?=[A-Za-z0-9]*\d)[A-Za-z0-9]{9,}\b")
 
     def __init__(self, max_size: int = 20_000) -> None:
-        self._cache: dict[tuple[str, str, str, str], Verdict] = {}
+        self._cache: dict[tuple[str, ...], Verdict] = {}
         self._max_size = max_size
 
-    def __call__(self, record_type: str, status: str, diag: str, bounce_cat: str) -> Verdict:
+    def __call__(self, record_type: str, status: str, diag: str, bounce_cat: str, rcpt: str = "") -> Verdict:
         """Return classify(...) for the record, from the cache when an equal shape was seen.
 
         Only the first CLASSIFY_CHARS characters of dsnDiag are read: real replies are far shorter
         and say what matters first, and masking an unbounded text costs quadratic time.
+        With the record's `rcpt`, a reply that differs from one seen only by naming its own
+        recipient (the common case: "<rcpt>: Recipient address rejected ...") is found without
+        masking; the recipient is masked anyway.
         """
         fixed = _FIXED.get(record_type)
         if fixed is not None:
@@ -426,6 +429,11 @@ class CachedClassifier:
         verdict = self._cache.get(exact)
         if verdict is not None:
             return verdict
+        if len(rcpt) > 2 and rcpt in diag:  # a 5-tuple: never equal to an exact or masked key
+            exact = (record_type, status, diag.replace(rcpt, "\x00"), bounce_cat, "")
+            verdict = self._cache.get(exact)
+            if verdict is not None:
+                return verdict
         key = (record_type, status, self._MASK.sub("#", diag), bounce_cat)
         verdict = self._cache.get(key)
         if verdict is None:

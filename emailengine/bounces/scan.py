@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from emailengine.bounces.fingerprints import ACCEL
 from emailengine.bounces.ingest import Batch, BatchBuilder, Deliveries
-from emailengine.bounces.reader import FIELDS, Header, Record, decode_records, parse_rows, split_records
+from emailengine.bounces.reader import FIELDS, Header, decode_records, parse_rows, split_records
 
 MAX_COLUMNS = 1024  # the compiled scanner's limit; wider headers are read by the Python path
 # What a record other than a delivery costs in memory until its batch is written, besides about
@@ -70,20 +70,16 @@ def _scan(builder: BatchBuilder, header: Header, data: bytes, batch: Batch) -> b
         batch.deliveries.append(Deliveries(fps, times, group_of, keys, places))
         batch.records += len(fps) // 8
         batch.last_epoch = last if batch.last_epoch is None else max(batch.last_epoch, last)
-    make = Record._make
-    add = builder.add_scanned
+    add = builder.add_scanned_all
     if not slow:
-        for fp, epoch, fields, order in others:
-            add(batch, make(fields), epoch, fp, order)
+        add(batch, others)
     else:  # declined lines go through the Python reader in their place
         done = 0
         for position, line, order in slow:
-            for fp, epoch, fields, place in others[done:position]:
-                add(batch, make(fields), epoch, fp, place)
+            add(batch, others[done:position])
             done = max(done, position)
             batch.next_order = order
             add_python(builder, batch, line)
-        for fp, epoch, fields, order in others[done:]:
-            add(batch, make(fields), epoch, fp, order)
+        add(batch, others[done:])
     batch.next_order = end_order
     return data[stop:] if stop >= 0 else b""
