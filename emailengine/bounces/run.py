@@ -41,7 +41,7 @@ from emailengine.bounces.importer import (
     make_store,
     raw_batch_bytes,
 )
-from emailengine.bounces.ingest import Batch, BatchBuilder, WriteResult
+from emailengine.bounces.ingest import Batch, BatchBuilder, Store, WriteResult
 from emailengine.bounces.pieces import CHUNK, RawBatch, RawCutter, header_names, last_header, latest_header
 from emailengine.bounces.queries import prune_fingerprints
 from emailengine.bounces.reader import Reject, split_records
@@ -108,22 +108,58 @@ class PipeState:
 class Pipe:
     """`ee bounce-pipe`: see the module docstring."""
 
-    def __init__(self, settings: Settings, engine: Engine, stdin_fd: int = 0) -> None:
+    def __init__(self, settings: Settings, engine: Engine | Callable[[], Engine], stdin_fd: int = 0) -> None:
+        """`engine` may be a function that returns it: it then runs in a thread of its own while
+        stdin is spooled and read (importing the database stack and connecting take ~0.3 s)."""
         self.settings = settings
-        self.engine = engine
         self.fd = stdin_fd
         self.host = host_name()
         self.spool = Path(settings.spool_dir)
         self.state = PipeState()
-        self.store = make_store(settings, engine)
         self.rejects = RejectLog(self.spool / "rejects.log")
         self.flush_seconds = settings.bounce_flush_ms / 1000
         # writer threads, each with its own connection (see PG_WRITERS)
-        self.writers = PG_WRITERS if engine.dialect.name == "postgresql" else 1
+        self.writers = PG_WRITERS if settings.effective_database_url().startswith("postgresql") else 1
+        self._engine: Engine | None = None
+        self._engine_error: BaseException | None = None
+        self._engine_ready = threading.Event()
+        self._store: Store | None = None
+        self._store_lock = threading.Lock()
+        if callable(engine):
+            threading.Thread(target=self._open_engine, args=(engine,), name="bounce-engine", daemon=True).start()
+        else:
+            self._engine = engine
+            self._engine_ready.set()
         # read batches (compact: raw bytes are dropped once read) waiting for a writer
         self._queue: queue.Queue[tuple[Segment, Batch | None, list[int]]] = queue.Queue(maxsize=self.writers + 1)
         self._builder = BatchBuilder()  # the parser's: it holds the current header
         self._locks: dict[str, int] = {}
+
+    # -- the database, opened in the background
+
+    def _open_engine(self, factory: Callable[[], Engine]) -> None:
+        try:
+            self._engine = factory()
+        except BaseException as error:  # noqa: BLE001 - raised by Pipe.run in the main thread
+            self._engine_error = error
+        finally:
+            self._engine_ready.set()
+
+    @property
+    def engine(self) -> Engine:
+        """The database engine (waits until it is open; raises what opening it raised)."""
+        self._engine_ready.wait()
+        if self._engine_error is not None:
+            raise self._engine_error
+        return self._engine  # type: ignore[return-value]
+
+    @property
+    def store(self) -> Store:
+        """The batch store (made once the engine is open)."""
+        with self._store_lock:
+            if self._store is None:
+                self._store = make_store(self.settings, self.engine)
+            return self._store
 
     # -- lifecycle
 
@@ -145,6 +181,10 @@ class Pipe:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+        self._engine_ready.wait()
+        if self._engine_error is not None:  # e.g. an outdated schema: what was read stays in the spool
+            self.rejects.close()
+            raise self._engine_error
         with self.state.cond:
             self.state.input_done = True
             self.state.cond.notify_all()
@@ -162,6 +202,9 @@ class Pipe:
         return self.state.result
 
     def _prune(self) -> None:
+        self._engine_ready.wait()
+        if self._engine_error is not None:
+            return  # Pipe.run reports it
         try:
             deleted = prune_fingerprints(self.engine, self.settings.bounce_fingerprint_days, time.time())
             if deleted:
@@ -175,7 +218,8 @@ class Pipe:
             try:
                 target()
             except BaseException as error:  # noqa: BLE001 - a thread must report, not vanish
-                logger.exception("bounce-pipe thread failed: %s", error)
+                if error is not self._engine_error:  # that one Pipe.run raises, in one line
+                    logger.exception("bounce-pipe thread failed: %s", error)
                 self.state.error = error
         return run
 
@@ -248,7 +292,7 @@ class Pipe:
         header = b""
         carry = b""
         eof = False
-        while not self.state.stopping and not eof:
+        while not self.state.stopping and not eof and self._engine_error is None:
             try:
                 ready, _, _ = select.select([self.fd], [], [], SYNC_INTERVAL)
             except InterruptedError:
@@ -383,6 +427,7 @@ class Pipe:
     # -- writer threads
 
     def _write_loop(self) -> None:
+        self.store  # noqa: B018 - waits for the engine; an error opening it ends this thread, not a batch
         last_metrics = 0.0
         while True:
             segment, batch, ends, spans = self._queue.get()
@@ -519,8 +564,11 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-def run_pipe(settings: Settings, engine: Engine, stdin_fd: int = 0) -> ImportResult:
-    """Run `ee bounce-pipe` until EOF/SIGTERM; return the totals of this process."""
+def run_pipe(settings: Settings, engine: Engine | Callable[[], Engine], stdin_fd: int = 0) -> ImportResult:
+    """Run `ee bounce-pipe` until EOF/SIGTERM; return the totals of this process.
+
+    `engine` may be a function that opens it (see Pipe): reading starts at once.
+    """
     return Pipe(settings, engine, stdin_fd).run()
 
 

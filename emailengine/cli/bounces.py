@@ -32,7 +32,8 @@ def bounce_pipe(dry_run: DryRunOption = False, json_output: JsonOption = False) 
     from emailengine.db.engine import database_engine
 
     config = settings()
-    result = run_pipe(config, _pipe_engine(config, database_engine), sys.stdin.fileno())
+    # the engine opens in the background while stdin is read: PowerMTA's data flows from the start
+    result = run_pipe(config, lambda: _pipe_engine(config, database_engine), sys.stdin.fileno())
     if json_output:
         print_json(result.as_dict())
 

@@ -256,6 +256,32 @@ def test_database_down_mid_stream_loses_nothing_and_never_blocks_the_pipe(pg_url
     engine.dispose()
 
 
+@pytest.mark.postgres
+def test_pipe_on_an_outdated_schema_says_run_db_upgrade_and_keeps_what_it_read(pg_url, tmp_path):
+    """The engine opens while stdin is read: an error opening it still ends the pipe with one line
+    and a non-zero exit, and what was read stays in the spool for the start after `ee db upgrade`."""
+    from emailengine.db.engine import create_engine_for
+    from emailengine.db.migrate import upgrade
+
+    engine = create_engine_for(pg_url)
+    upgrade(engine, "0001")
+    data = accounting(300, seed=8)
+    pipe = start_pipe(pg_url, tmp_path)
+    _, err = pipe.communicate(data, timeout=60)
+    assert pipe.returncode == 2
+    assert err.decode().strip().splitlines() == [err.decode().strip()] and "run `ee db upgrade`" in err.decode()
+    assert "Traceback" not in err.decode()
+    assert sum(p.stat().st_size for p in (tmp_path / "spool").glob("*.acct")) == len(data)
+    assert not (tmp_path / "spool" / "rejects.log").exists()
+    upgrade(engine, "head")
+    second = start_pipe(pg_url, tmp_path)
+    _, err = second.communicate(b"", timeout=60)
+    assert second.returncode == 0, err.decode()[-2000:]
+    assert {k: int(v) for k, v in snapshot(engine)["by_type"].items()} == type_counts(data)
+    assert not list((tmp_path / "spool").glob("*.acct"))
+    engine.dispose()
+
+
 def test_fingerprints_older_than_the_retention_are_pruned(engine, tmp_path):
     from emailengine.bounces.queries import prune_fingerprints
 
