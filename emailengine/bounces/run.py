@@ -20,6 +20,7 @@ no longer written is deleted with its position row.
 from __future__ import annotations
 
 import fcntl
+import gc
 import os
 import queue
 import select
@@ -34,8 +35,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from emailengine.bounces.importer import (
+    GC_INTERVAL,
     ImportResult,
     RejectLog,
+    collector_paused,
     first_line,
     is_db_error,
     make_store,
@@ -171,6 +174,11 @@ class Pipe:
         active = self._new_segment()
         self.state.segments = [*orphans, active]
         previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+        with collector_paused():  # the writers collect cycles every GC_INTERVAL
+            return self._run(active, previous)
+
+    def _run(self, active: Segment, previous: dict[int, Any]) -> ImportResult:
+        """Run the threads (see the module docstring) until the input ends and batches are committed."""
         threads = [threading.Thread(target=self._guard(self._parse_loop), name="bounce-parser", daemon=True)]
         threads += [threading.Thread(target=self._guard(self._write_loop), name=f"bounce-writer-{n}", daemon=True)
                     for n in range(self.writers)]
@@ -429,6 +437,7 @@ class Pipe:
     def _write_loop(self) -> None:
         self.store  # noqa: B018 - waits for the engine; an error opening it ends this thread, not a batch
         last_metrics = 0.0
+        last_collect = time.monotonic()
         while True:
             segment, batch, ends, spans = self._queue.get()
             if segment.name == "-":
@@ -452,6 +461,9 @@ class Pipe:
             if time.monotonic() - last_metrics >= METRICS_INTERVAL:
                 self._publish_metrics()
                 last_metrics = time.monotonic()
+            if time.monotonic() - last_collect >= GC_INTERVAL:
+                gc.collect()
+                last_collect = time.monotonic()
 
     def _count(self, segment: Segment, batch: Batch, written: WriteResult) -> None:
         self.state.result.add(batch, written.new, written.duplicates, written.suppressed, written.events)
