@@ -786,6 +786,7 @@ static PyObject *accel_dedupe(PyObject *self, PyObject *args) {
     char *m = PyBytes_AS_STRING(mask);
     memset(m, 0, (size_t)n);
     const int64_t *t = ts.buf, *f = fps.buf, *o = order.buf;
+    Py_BEGIN_ALLOW_THREADS /* the buffers stay pinned: the parser thread reads on meanwhile */
     for (Py_ssize_t i = 0; i < n; i++) {
         entries[i].bucket = bucket_of(t[i]);
         entries[i].fp = f[i];
@@ -793,6 +794,7 @@ static PyObject *accel_dedupe(PyObject *self, PyObject *args) {
         entries[i].index = i;
     }
     qsort(entries, (size_t)n, sizeof(Entry), entry_cmp);
+    Py_END_ALLOW_THREADS
     Py_ssize_t i = 0;
     while (i < n) {
         Py_ssize_t end = i;
@@ -929,19 +931,17 @@ static PyObject *accel_header_lines(PyObject *self, PyObject *args) {
     size_t n = (size_t)view.len;
     Buf found = {0};
     Py_BEGIN_ALLOW_THREADS
-    size_t at = 0;
-    while (at + 5 <= n) {
-        const char *hit = memmem(data + at, n - at, "type,", 5);
-        if (!hit) break;
-        size_t position = (size_t)(hit - data);
-        size_t begin = position >= 3 && memcmp(data + position - 3, "\xef\xbb\xbf", 3) == 0 ? position - 3 : position;
-        const char *nl = memchr(hit, '\n', n - position);
+    /* Line by line with memchr (vectorised): several times faster than memmem over every byte. */
+    size_t begin = 0;
+    while (begin < n) {
+        const char *nl = memchr(data + begin, '\n', n - begin);
         size_t end = nl ? (size_t)(nl - data) + 1 : n;
-        if (begin == 0 || data[begin - 1] == '\n') {
+        size_t text = end - begin >= 3 && memcmp(data + begin, "\xef\xbb\xbf", 3) == 0 ? begin + 3 : begin;
+        if (end - text >= 5 && memcmp(data + text, "type,", 5) == 0) {
             uint64_t pair[2] = {begin, end};
             buf_add(&found, pair, sizeof(pair));
         }
-        at = position + 5;
+        begin = end;
     }
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&view);

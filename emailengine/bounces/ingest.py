@@ -393,7 +393,7 @@ def event_json(detail: Detail, event_type: str) -> str:
     """Return json.dumps(event_payload(detail, event_type), ensure_ascii=False), the same text, built
     without the dict: it is made for every hard bounce and complaint read."""
     r = detail.record
-    return (f'{{"id": "{event_id(detail)}", "type": "{event_type}", "email": {_quote(detail.email)}, '
+    return (f'{{"id": "{detail.event_id or event_id(detail)}", "type": "{event_type}", "email": {_quote(detail.email)}, '
             f'"reason": {_quote(detail.verdict.reason)}, "status": {_quote(r.status)}, "diag": {_quote(r.diag)}, '
             f'"occurred_at": "{iso_time(detail.epoch)}", "source_ip": {_quote(detail.ip)}, '
             f'"vmta": {_quote(r.vmta)}, "campaign_uid": {_quote(r.campaign_uid)}, '

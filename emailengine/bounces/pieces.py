@@ -65,6 +65,11 @@ def _header_lines(chunk: bytes) -> list[tuple[int, int]]:
 
     if ACCEL is not None:
         return ACCEL.header_lines(chunk)
+    return py_header_lines(chunk)
+
+
+def py_header_lines(chunk: bytes | memoryview) -> list[tuple[int, int]]:
+    """_header_lines in Python: the reference the compiled module is tested against."""
     chunk = bytes(chunk)
     found = []
     position = chunk.find(b"type,")
@@ -84,22 +89,26 @@ _BOM = b"\xef\xbb\xbf"
 def _boundary(buffer: bytes) -> int:
     from emailengine.bounces.fingerprints import ACCEL
 
-    if ACCEL is not None:
-        found = ACCEL.record_boundary(buffer)
-        if found >= 0:
-            return found
-        position = -1  # no newline in the last 64 balances the quotes: decided below
-    else:
-        position = buffer.rfind(b"\n")
+    found = ACCEL.record_boundary(buffer) if ACCEL is not None else py_record_boundary(buffer)
+    if found >= 0:
+        return found
+    if len(buffer) < (4 << 20):
+        return 0  # wait for more: a quoted field may still close
+    return split_records(buffer, final=False)[1]
+
+
+def py_record_boundary(buffer: bytes | memoryview) -> int:
+    """Return the offset after the last newline with an even number of quotes before it, looking at
+    the last 64 newlines only (-1: none): the reference of the compiled record_boundary."""
+    buffer = bytes(buffer)
+    position = buffer.rfind(b"\n")
     tries = 0
     while position >= 0 and tries < 64:
         if not buffer.count(b'"', 0, position) & 1:
             return position + 1
         position = buffer.rfind(b"\n", 0, position)
         tries += 1
-    if len(buffer) < (4 << 20):
-        return 0  # wait for more: a quoted field may still close
-    return split_records(buffer, final=False)[1]
+    return -1
 
 
 def header_names(line: bytes) -> list[str]:

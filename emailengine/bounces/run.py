@@ -547,12 +547,11 @@ class Pipe:
         self._write_until_done(segment, Batch(), [end])
 
     def _publish_metrics(self) -> None:
+        if not (self.settings.metrics_textfile_dir or self.settings.pushgateway_url):
+            return
         from prometheus_client import Gauge
 
         from emailengine import metrics
-
-        if not (self.settings.metrics_textfile_dir or self.settings.pushgateway_url):
-            return
         registry = metrics.new_registry()
         result = self.state.result
         for name, value, text in (

@@ -793,3 +793,37 @@ def test_a_batch_of_long_bounces_is_full_by_memory_long_before_its_record_count(
     light = batch_from_piece(NAMES, deliveries, BatchBuilder(), accelerated=accelerated)
     assert light.records == 5_000 and not light.full(50_000) and light.full(5_000)
     assert light.held < BATCH_HELD_BYTES // 4
+
+
+# ---- cutting a stream: the compiled searches against their Python references
+
+_CUT_ATOMS = [b"type,", b"\n", b"\xef\xbb\xbf", b"x", b"ty", b"pe,", b"\r\n", b"d,1,2", b",", b'"', b'""', b"\ntype,"]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_header_lines_match_the_reference(seed):
+    from emailengine.bounces.pieces import py_header_lines
+
+    rng = random.Random(seed)
+    for _ in range(5000):
+        data = b"".join(rng.choice(_CUT_ATOMS) for _ in range(rng.randint(0, 40)))
+        assert [tuple(pair) for pair in ACCEL.header_lines(data)] == py_header_lines(data), data
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_record_boundary_matches_the_reference(seed):
+    from emailengine.bounces.pieces import py_record_boundary
+
+    rng = random.Random(seed)
+    for _ in range(5000):
+        data = b"".join(rng.choice(_CUT_ATOMS) for _ in range(rng.randint(0, 200)))
+        assert ACCEL.record_boundary(data) == py_record_boundary(data), data
+
+
+def test_record_boundary_looks_back_64_newlines_at_most():
+    from emailengine.bounces.pieces import py_record_boundary
+
+    data = b'ok\n"' + b"line\n" * 70  # an open quote: no later newline ends a record
+    assert py_record_boundary(data) == ACCEL.record_boundary(data) == -1
+    data = b'ok\n"' + b"line\n" * 10
+    assert py_record_boundary(data) == ACCEL.record_boundary(data) == 3
