@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
     from sqlalchemy.engine import Engine
 
-SCHEMA_HEAD = "0009"
+SCHEMA_HEAD = "0010"
 
 
 def script_location() -> Path:
