@@ -470,6 +470,37 @@ def copy_lines(lines: list[str]) -> str:
     return copy_text([tuple(line.split("\x00")) for line in lines])
 
 
+# The additive upserts: (table, columns, PostgreSQL types, ON CONFLICT clause). On PostgreSQL their
+# rows are staged as text in one temporary table (one COPY for all three) and cast when inserted.
+UPSERTS = {
+    "stats": ("delivery_stats", ("day", "source_ip", "provider", "vmta", *STAT_COLUMNS),
+              ("date", "text", "text", "text", *["bigint"] * 7),
+              "ON CONFLICT (day, source_ip, provider, vmta) DO UPDATE SET "
+              + ", ".join(f"{c} = delivery_stats.{c} + excluded.{c}" for c in STAT_COLUMNS)),
+    "counts": ("bounce_counts", ("hour", "record_type", "bounce_class", "reason", "source_ip", "provider", "count"),
+               ("timestamptz", "text", "text", "text", "text", "text", "bigint"),
+               "ON CONFLICT (hour, record_type, bounce_class, reason, source_ip, provider) "
+               "DO UPDATE SET count = bounce_counts.count + excluded.count"),
+    "suppressions": ("suppressions", ("email", "cause", "reason", "source_ip", "first_at", "last_at"),
+                     ("text", "text", "text", "text", "timestamptz", "timestamptz"),
+                     "ON CONFLICT (email) DO UPDATE SET last_at = CASE WHEN excluded.last_at > "
+                     "suppressions.last_at THEN excluded.last_at ELSE suppressions.last_at END"),
+}
+STAGE_WIDTH = max(len(columns) for _, columns, _, _ in UPSERTS.values())
+STAGE_TABLE = (f"CREATE TEMP TABLE IF NOT EXISTS ee_stage_in (kind text, "
+               f"{', '.join(f'c{i} text' for i in range(1, STAGE_WIDTH + 1))}) ON COMMIT DELETE ROWS")
+
+
+def staged(kind: str, rows: list[tuple[str, ...]]) -> str:
+    """Return rows of one of UPSERTS as COPY text for ee_stage_in: the kind first, NULL in unused columns."""
+    if not rows:
+        return ""
+    width = len(UPSERTS[kind][1])
+    pad = "\t\\N" * (STAGE_WIDTH - width)  # added after escaping: \N is COPY's NULL
+    text = copy_text([(kind, *row) for row in rows])
+    return text.replace("\n", f"{pad}\n") if pad else text
+
+
 @dataclass
 class Plan:
     """What one transaction writes: a batch settled against the mask of its new records (Store.plan)."""
@@ -542,10 +573,14 @@ class Store:
             cursor = connection.connection.driver_connection.cursor()
             try:
                 result = self._write(cursor, batch, now)
-                if segment is not None and offset is not None:
-                    self._position(cursor, segment, host, offset, now)
-                if status:
-                    self._status(cursor, host, batch, result.duplicates, now)
+                position = (segment, offset) if segment is not None and offset is not None else None
+                if position and status and self.postgres:  # one statement, one round trip
+                    self._position_and_status(cursor, position, host, batch, result.duplicates, now)
+                else:
+                    if position:
+                        self._position(cursor, *position, host, now)
+                    if status:
+                        self._status(cursor, host, batch, result.duplicates, now)
             finally:
                 cursor.close()
         return result
@@ -574,10 +609,10 @@ class Store:
                 tail = f"\x00{kind}\x00{d.email[:320]}\x00{d.payload}\x00{d.time}\x00pending\x000"
                 outbox += [f"{d.event_id}\x00{destination}{tail}" for destination in self.destinations]
             plan.texts = {
-                "stats": copy_text([tuple(map(str, row)) for row in plan.stats]),
-                "counts": copy_text([(*row[:-1], str(row[-1])) for row in plan.counts]),
+                "stage": (staged("stats", [tuple(map(str, row)) for row in plan.stats])
+                          + staged("counts", [(*row[:-1], str(row[-1])) for row in plan.counts])
+                          + staged("suppressions", [(*row[:4], ts(row[4]), ts(row[5])) for row in suppressions])),
                 "bounces": copy_lines([d.line for d in settled.details]),
-                "suppressions": copy_text([(*row[:4], ts(row[4]), ts(row[5])) for row in suppressions]),
                 "outbox": copy_lines(outbox)}
             plan.stats = plan.counts = []
             return plan
@@ -615,36 +650,27 @@ class Store:
             plan = self.plan(batch, mask)
         return self._apply(cursor, plan, now)
 
-    # the additive upserts: (table, columns, PostgreSQL types of its temp table, ON CONFLICT clause)
-    _UPSERTS = {
-        "stats": ("delivery_stats", ("day", "source_ip", "provider", "vmta", *STAT_COLUMNS),
-                  ("date", "text", "text", "text", *["bigint"] * 7),
-                  "ON CONFLICT (day, source_ip, provider, vmta) DO UPDATE SET "
-                  + ", ".join(f"{c} = delivery_stats.{c} + excluded.{c}" for c in STAT_COLUMNS)),
-        "counts": ("bounce_counts", ("hour", "record_type", "bounce_class", "reason", "source_ip", "provider", "count"),
-                   ("timestamptz", "text", "text", "text", "text", "text", "bigint"),
-                   "ON CONFLICT (hour, record_type, bounce_class, reason, source_ip, provider) "
-                   "DO UPDATE SET count = bounce_counts.count + excluded.count"),
-        "suppressions": ("suppressions", ("email", "cause", "reason", "source_ip", "first_at", "last_at"),
-                         ("text", "text", "text", "text", "timestamptz", "timestamptz"),
-                         "ON CONFLICT (email) DO UPDATE SET last_at = CASE WHEN excluded.last_at > "
-                         "suppressions.last_at THEN excluded.last_at ELSE suppressions.last_at END"),
-    }
-    # PostgreSQL: the upserts' temp tables, made in one round trip per transaction
-    _TEMP_TABLES = "; ".join(
-        f"CREATE TEMP TABLE IF NOT EXISTS ee_{table}_in ({', '.join(f'{c} {t}' for c, t in zip(columns, types, strict=True))}) "
-        "ON COMMIT DELETE ROWS" for table, columns, types, _ in _UPSERTS.values())
+
+    # PostgreSQL: one INSERT ... SELECT per target from the staging table, sent as one query (no parameters)
+    _UPSERT_STAGED = "; ".join(
+        f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608 - constant names
+        f"SELECT {', '.join(f'c{i}::{kind}' for i, kind in enumerate(types, 1))} FROM ee_stage_in "
+        f"WHERE kind = '{name}' ORDER BY {', '.join(str(i) for i in range(1, len(columns) + 1))} {conflict}"
+        for name, (table, columns, types, conflict) in UPSERTS.items())
 
     def _apply(self, cursor: Any, plan: Plan, now: datetime) -> WriteResult:
         """Write a plan's counters and rows."""
         texts = plan.texts
-        if self.postgres and (texts.get("stats") or texts.get("counts") or texts.get("suppressions")):
-            cursor.execute(self._TEMP_TABLES)
-        self._upsert(cursor, "stats", plan.stats, texts.get("stats"))
-        self._upsert(cursor, "counts", plan.counts, texts.get("counts"))
+        if texts.get("stage"):  # PostgreSQL: one COPY for the three upserts, then one query
+            with cursor.copy(f"COPY ee_stage_in (kind, {', '.join(f'c{i}' for i in range(1, STAGE_WIDTH + 1))}) "
+                             "FROM STDIN") as copy:
+                copy.write(texts["stage"].encode())
+            cursor.execute(self._UPSERT_STAGED)
+        elif not self.postgres:
+            for kind, rows in (("stats", plan.stats), ("counts", plan.counts), ("suppressions", plan.suppressions)):
+                self._upsert(cursor, kind, rows)
         if plan.bounces or texts.get("bounces"):
             self._bounces(cursor, plan, now)
-        self._upsert(cursor, "suppressions", plan.suppressions, texts.get("suppressions"))
         soft_events = self._soft_rule(cursor, plan.soft)
         self._outbox(cursor, plan, soft_events, now)
         return WriteResult(plan.new, plan.duplicates, plan.suppressed + len(soft_events), plan.events + len(soft_events))
@@ -657,17 +683,22 @@ class Store:
         """
         if not times:
             return b""
-        if self.postgres:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", (FINGERPRINT_LOCK,))
-        else:
-            cursor.execute("DELETE FROM bounce_fingerprint_blocks WHERE 0")  # takes the write lock now
         minutes = fingerprints.buckets(times)
         blocks: dict[int, bytes] = {}
-        for start in range(0, len(minutes), 500):
-            chunk = minutes[start:start + 500]
-            cursor.execute(f"SELECT bucket, fps FROM bounce_fingerprint_blocks "  # noqa: S608
-                           f"WHERE bucket IN ({self._marks(len(chunk))})", chunk)
+        if self.postgres:  # one round trip: the staging table (once per session), the lock, then the blocks
+            cursor.execute(f"{STAGE_TABLE}; SELECT pg_advisory_xact_lock({FINGERPRINT_LOCK}); "  # noqa: S608 - integers
+                           f"SELECT bucket, fps FROM bounce_fingerprint_blocks WHERE bucket IN "
+                           f"({', '.join(map(str, minutes))})")
+            while cursor.nextset():  # to the last result: the blocks
+                pass
             blocks.update((bucket, bytes(block)) for bucket, block in cursor.fetchall())
+        else:
+            cursor.execute("DELETE FROM bounce_fingerprint_blocks WHERE 0")  # takes the write lock now
+            for start in range(0, len(minutes), 500):
+                chunk = minutes[start:start + 500]
+                cursor.execute(f"SELECT bucket, fps FROM bounce_fingerprint_blocks "  # noqa: S608
+                               f"WHERE bucket IN ({self._marks(len(chunk))})", chunk)
+                blocks.update((bucket, bytes(block)) for bucket, block in cursor.fetchall())
         mask, changed = fingerprints.dedupe(times, prints, blocks, places)
         if changed:
             cursor.executemany(f"INSERT INTO bounce_fingerprint_blocks (bucket, fps) VALUES ({self._marks(2)}) "  # noqa: S608
@@ -744,25 +775,39 @@ class Store:
         created = self._now(now)
         self._insert(cursor, "outbox", self._OUTBOX_COLUMNS, [(*row, created, created) for row in plan.outbox + late])
 
-    def _position(self, cursor: Any, segment: str, host: str, offset: int, now: datetime) -> None:
-        cursor.execute(f"INSERT INTO bounce_pipe_positions (segment, host, \"offset\", updated_at) VALUES "  # noqa: S608
-                       f"({self._marks(4)}) ON CONFLICT (segment) DO UPDATE SET \"offset\" = "
-                       f"{self._greatest}(bounce_pipe_positions.\"offset\", excluded.\"offset\"), "
-                       "updated_at = excluded.updated_at", (segment, host, offset, self._now(now)))
+    def _position_sql(self) -> str:
+        return (f"INSERT INTO bounce_pipe_positions (segment, host, \"offset\", updated_at) VALUES "  # noqa: S608
+                f"({self._marks(4)}) ON CONFLICT (segment) DO UPDATE SET \"offset\" = "
+                f"{self._greatest}(bounce_pipe_positions.\"offset\", excluded.\"offset\"), "
+                "updated_at = excluded.updated_at")
+
+    def _status_sql(self) -> str:
+        return (f"INSERT INTO bounce_pipe_status (host, records, rejects, duplicates, last_record_at, updated_at) "  # noqa: S608
+                f"VALUES ({self._marks(6)}) ON CONFLICT (host) DO UPDATE SET "
+                "records = bounce_pipe_status.records + excluded.records, "
+                "rejects = bounce_pipe_status.rejects + excluded.rejects, "
+                "duplicates = bounce_pipe_status.duplicates + excluded.duplicates, "
+                "last_record_at = CASE WHEN bounce_pipe_status.last_record_at IS NULL "
+                "OR excluded.last_record_at > bounce_pipe_status.last_record_at "
+                "THEN excluded.last_record_at ELSE bounce_pipe_status.last_record_at END, "
+                "updated_at = excluded.updated_at")
+
+    def _status_values(self, host: str, batch: Batch, duplicates: int, now: datetime) -> tuple:
+        last = self._ts(batch.last_epoch) if batch.last_epoch is not None and batch.records else None
+        return host, batch.records + batch.duplicates_in_batch, len(batch.rejects), duplicates, last, self._now(now)
+
+    def _position(self, cursor: Any, segment: str, offset: int, host: str, now: datetime) -> None:
+        cursor.execute(self._position_sql(), (segment, host, offset, self._now(now)))
 
     def _status(self, cursor: Any, host: str, batch: Batch, duplicates: int, now: datetime) -> None:
-        last = self._ts(batch.last_epoch) if batch.last_epoch is not None and batch.records else None
-        cursor.execute(
-            f"INSERT INTO bounce_pipe_status (host, records, rejects, duplicates, last_record_at, updated_at) "  # noqa: S608
-            f"VALUES ({self._marks(6)}) ON CONFLICT (host) DO UPDATE SET "
-            "records = bounce_pipe_status.records + excluded.records, "
-            "rejects = bounce_pipe_status.rejects + excluded.rejects, "
-            "duplicates = bounce_pipe_status.duplicates + excluded.duplicates, "
-            "last_record_at = CASE WHEN bounce_pipe_status.last_record_at IS NULL "
-            "OR excluded.last_record_at > bounce_pipe_status.last_record_at "
-            "THEN excluded.last_record_at ELSE bounce_pipe_status.last_record_at END, "
-            "updated_at = excluded.updated_at",
-            (host, batch.records + batch.duplicates_in_batch, len(batch.rejects), duplicates, last, self._now(now)))
+        cursor.execute(self._status_sql(), self._status_values(host, batch, duplicates, now))
+
+    def _position_and_status(self, cursor: Any, position: tuple[str, int], host: str, batch: Batch, duplicates: int,
+                             now: datetime) -> None:
+        """PostgreSQL: the spool position and the pipe's counters in one statement (a data-modifying CTE)."""
+        segment, offset = position
+        cursor.execute(f"WITH position AS ({self._position_sql()}) {self._status_sql()}",
+                       (segment, host, offset, self._now(now), *self._status_values(host, batch, duplicates, now)))
 
     # ---- dialect helpers ----
 
@@ -783,21 +828,12 @@ class Store:
     def _now(self, now: datetime) -> Any:
         return now if self.postgres else now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
-    def _upsert(self, cursor: Any, kind: str, rows: list[tuple], text: str | None = None) -> None:
-        """INSERT rows ... ON CONFLICT (one of _UPSERTS); on PostgreSQL `text` (the rows as COPY text, see
-        plan()) goes through its temp table, in sorted order (no deadlocks between writers)."""
-        table, columns, _, conflict = self._UPSERTS[kind]
-        names = ", ".join(columns)
-        if not self.postgres:
-            if rows:
-                cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({self._marks(len(columns))}) {conflict}",  # noqa: S608
-                                   rows)
-            return
-        if not text:
-            return
-        with cursor.copy(f"COPY ee_{table}_in ({names}) FROM STDIN") as copy:
-            copy.write(text.encode())
-        cursor.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM ee_{table}_in ORDER BY {names} {conflict}")  # noqa: S608
+    def _upsert(self, cursor: Any, kind: str, rows: list[tuple]) -> None:
+        """INSERT rows ... ON CONFLICT (one of UPSERTS) on SQLite (PostgreSQL stages them, see _apply)."""
+        table, columns, _, conflict = UPSERTS[kind]
+        if rows:
+            cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({self._marks(len(columns))}) "  # noqa: S608
+                               f"{conflict}", rows)
 
     def _now_text(self, now: datetime) -> str:
         return now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f+00")
