@@ -516,7 +516,7 @@ class Plan:
     bounces: list[tuple] = field(default_factory=list)  # without created_at (the transaction's time)
     suppressions: list[tuple] = field(default_factory=list)
     outbox: list[tuple] = field(default_factory=list)  # without created_at and next_attempt_at
-    texts: dict[str, str] = field(default_factory=dict)  # PostgreSQL: those rows as COPY text instead
+    texts: dict[str, bytes] = field(default_factory=dict)  # PostgreSQL: those rows as COPY text (UTF-8) instead
 
 
 def plan_suppressions(details: list[Detail]) -> tuple[list[tuple], list[tuple[Detail, str]], dict[str, Detail]]:
@@ -611,9 +611,10 @@ class Store:
             plan.texts = {
                 "stage": (staged("stats", [tuple(map(str, row)) for row in plan.stats])
                           + staged("counts", [(*row[:-1], str(row[-1])) for row in plan.counts])
-                          + staged("suppressions", [(*row[:4], ts(row[4]), ts(row[5])) for row in suppressions])),
-                "bounces": copy_lines([d.line for d in settled.details]),
-                "outbox": copy_lines(outbox)}
+                          + staged("suppressions", [(*row[:4], ts(row[4]), ts(row[5])) for row in suppressions])
+                          ).encode(),
+                "bounces": copy_lines([d.line for d in settled.details]).encode(),
+                "outbox": copy_lines(outbox).encode()}
             plan.stats = plan.counts = []
             return plan
         ts = self._ts
@@ -664,7 +665,7 @@ class Store:
         if texts.get("stage"):  # PostgreSQL: one COPY for the three upserts, then one query
             with cursor.copy(f"COPY ee_stage_in (kind, {', '.join(f'c{i}' for i in range(1, STAGE_WIDTH + 1))}) "
                              "FROM STDIN") as copy:
-                copy.write(texts["stage"].encode())
+                copy.write(texts["stage"])
             cursor.execute(self._UPSERT_STAGED)
         elif not self.postgres:
             for kind, rows in (("stats", plan.stats), ("counts", plan.counts), ("suppressions", plan.suppressions)):
@@ -710,10 +711,9 @@ class Store:
                        "subscriber_uid", "created_at")
 
     def _bounces(self, cursor: Any, plan: Plan, now: datetime) -> None:
-        if self.postgres:  # planned lines lack created_at, the last column: added to each here
-            text = plan.texts["bounces"].replace("\n", f"\t{self._now_text(now)}\n")
-            with cursor.copy(f"COPY bounces ({', '.join(self._BOUNCE_COLUMNS)}) FROM STDIN") as copy:
-                copy.write(text.encode())
+        if self.postgres:  # the planned rows as they are: created_at defaults to now() (migration 0010)
+            with cursor.copy(f"COPY bounces ({', '.join(self._BOUNCE_COLUMNS[:-1])}) FROM STDIN") as copy:
+                copy.write(plan.texts["bounces"])
             return
         created = self._now(now)
         self._insert(cursor, "bounces", self._BOUNCE_COLUMNS, [(*row, created) for row in plan.bounces])
@@ -765,12 +765,12 @@ class Store:
         late = [(event_id(d), destination, "soft_bounce_suppressed", d.email[:320],
                  event_json(d, "soft_bounce_suppressed"), ts(d.epoch), "pending", 0)
                 for d in soft_events for destination in self.destinations]
-        if self.postgres:  # planned lines lack created_at and next_attempt_at, the last columns
-            created = self._now_text(now)
-            text = plan.texts.get("outbox", "") + copy_text([tuple(map(str, row)) for row in late])
-            if text:
-                with cursor.copy(f"COPY outbox ({', '.join(self._OUTBOX_COLUMNS)}) FROM STDIN") as copy:
-                    copy.write(text.replace("\n", f"\t{created}\t{created}\n").encode())
+        if self.postgres:  # created_at and next_attempt_at default to now() (migration 0010)
+            planned, text = plan.texts.get("outbox", b""), copy_text([tuple(map(str, row)) for row in late])
+            if planned or text:
+                with cursor.copy(f"COPY outbox ({', '.join(self._OUTBOX_COLUMNS[:-2])}) FROM STDIN") as copy:
+                    copy.write(planned)
+                    copy.write(text.encode())
             return
         created = self._now(now)
         self._insert(cursor, "outbox", self._OUTBOX_COLUMNS, [(*row, created, created) for row in plan.outbox + late])
@@ -834,9 +834,6 @@ class Store:
         if rows:
             cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({self._marks(len(columns))}) "  # noqa: S608
                                f"{conflict}", rows)
-
-    def _now_text(self, now: datetime) -> str:
-        return now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f+00")
 
     def _insert(self, cursor: Any, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
         """INSERT rows (SQLite; PostgreSQL gets COPY text from the plan)."""

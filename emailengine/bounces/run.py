@@ -313,10 +313,7 @@ class Pipe:
                 if not data:
                     eof = True
                 else:
-                    buffer = carry + data if carry else data
-                    header = latest_header(buffer) or header
-                    tail = buffer[buffer.rfind(b"\n") + 1:]
-                    carry = tail[-65536:] if len(tail) < 65536 else b""
+                    header, carry = _track_header(header, carry, data)
                     _write_all(out, data)
                     written += len(data)
                     self.state.spooled += len(data)
@@ -566,6 +563,25 @@ class Pipe:
         ):
             Gauge(name, text, registry=registry).set(value)
         metrics.publish(registry, JOB, self.settings)
+
+
+def _track_header(header: bytes, carry: bytes, data: bytes) -> tuple[bytes, bytes]:
+    """Given the header line in force, the unfinished line before `data` and `data` (the next bytes read
+    from stdin), return the header line in force after them and the unfinished line after them.
+
+    The reader keeps the header for the next spool segment. Only the line that spans two reads is
+    joined: prepending the carry to every read copied the whole input, holding the GIL.
+    """
+    first = data.find(b"\n") + 1
+    if not first:  # no line end yet: the line goes on (a header is never 64 KB long)
+        joined = carry + data
+        return header, joined if len(joined) < 65536 else b""
+    header = latest_header(carry + data[:first]) or header
+    found = latest_header(memoryview(data)[first:])
+    if found is not None:
+        header = bytes(found)
+    tail = data[data.rfind(b"\n") + 1:]
+    return header, tail if len(tail) < 65536 else b""
 
 
 def _write_all(fd: int, data: bytes) -> None:

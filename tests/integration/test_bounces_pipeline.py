@@ -448,7 +448,7 @@ def poison_bounces(monkeypatch, data: bytes) -> int:
     def fragile(self, cursor, plan, now):  # noqa: ANN001, ANN202
         # the planned bounce rows (SQLite) or their COPY text (PostgreSQL): rcpt is the 6th column
         emails = {row[5] for row in plan.bounces}
-        emails |= {line.split("\t")[5] for line in plan.texts.get("bounces", "").splitlines()}
+        emails |= {line.split("\t")[5] for line in plan.texts.get("bounces", b"").decode().splitlines()}
         if rcpt.strip().lower() in emails:
             raise ValueError(f"cannot handle {rcpt}")
         return bounces(self, cursor, plan, now)

@@ -827,3 +827,27 @@ def test_record_boundary_looks_back_64_newlines_at_most():
     assert py_record_boundary(data) == ACCEL.record_boundary(data) == -1
     data = b'ok\n"' + b"line\n" * 10
     assert py_record_boundary(data) == ACCEL.record_boundary(data) == 3
+
+
+def _track(chunks: list[bytes]) -> tuple[bytes, bytes]:
+    from emailengine.bounces.run import _track_header
+
+    header, carry = b"", b""
+    for data in chunks:
+        header, carry = _track_header(header, carry, data)
+    return header, carry
+
+
+@pytest.mark.parametrize("cut", range(1, 62))
+def test_the_reader_keeps_the_latest_header_wherever_reads_cut_the_stream(cut):
+    stream = b"type,timeLogged\nd,1\n\xef\xbb\xbftype,rcpt,orig\nb,2\nd,3\ntype,x,y\nd,4\nd,5"
+    # header lines end at 16, 38 and 55
+    assert _track([stream[:cut]])[0] == (b"" if cut < 16 else b"type,timeLogged\n" if cut < 38
+                                         else b"\xef\xbb\xbftype,rcpt,orig\n" if cut < 55 else b"type,x,y\n")
+    assert _track([stream[:cut], stream[cut:]]) == _track([stream]) == (b"type,x,y\n", b"d,5")
+
+
+def test_a_header_line_is_only_in_force_once_it_ends():
+    assert _track([b"d,1\ntype,a,b"]) == (b"", b"type,a,b")
+    assert _track([b"d,1\ntype,a,b", b"\n"]) == (b"type,a,b\n", b"")
+    assert _track([b"d,1\nty", b"pe,a", b",b\nd,2\n"]) == (b"type,a,b\n", b"")

@@ -43,6 +43,7 @@ class Bounce(Base):
     message_id: Mapped[str] = mapped_column(String(998), default="")
     campaign_uid: Mapped[str] = mapped_column(String(64), default="")
     subscriber_uid: Mapped[str] = mapped_column(String(64), default="")
+    # on PostgreSQL also a server default now() (migration 0010): the bounce pipe's COPY leaves it out
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (

@@ -173,6 +173,8 @@ class OutboxEvent(Base):
     email: Mapped[str] = mapped_column(String(320))
     payload: Mapped[Any] = mapped_column(JSON)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # created_at and next_attempt_at: on PostgreSQL also server defaults now() (migration 0010), which
+    # the bounce pipe's COPY relies on
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|delivered|dead
     attempts: Mapped[int] = mapped_column(Integer, default=0)
