@@ -652,11 +652,13 @@ class Store:
         return self._apply(cursor, plan, now)
 
 
-    # PostgreSQL: one INSERT ... SELECT per target from the staging table, sent as one query (no parameters)
+    # PostgreSQL: one INSERT ... SELECT per target from the staging table, sent as one query (no parameters).
+    # No ORDER BY against deadlocks: every transaction writing these tables takes the fingerprint lock
+    # first (_claim), so they never run at once (sorting the rows cost 2% of the database's time).
     _UPSERT_STAGED = "; ".join(
         f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608 - constant names
         f"SELECT {', '.join(f'c{i}::{kind}' for i, kind in enumerate(types, 1))} FROM ee_stage_in "
-        f"WHERE kind = '{name}' ORDER BY {', '.join(str(i) for i in range(1, len(columns) + 1))} {conflict}"
+        f"WHERE kind = '{name}' {conflict}"
         for name, (table, columns, types, conflict) in UPSERTS.items())
 
     def _apply(self, cursor: Any, plan: Plan, now: datetime) -> WriteResult:

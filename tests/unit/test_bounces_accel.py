@@ -794,6 +794,10 @@ def test_a_batch_of_long_bounces_is_full_by_memory_long_before_its_record_count(
     assert light.records == 5_000 and not light.full(50_000) and light.full(5_000)
     assert light.held < BATCH_HELD_BYTES // 4
 
+    deferrals = b"".join(line(record(n, "t", dsnDiag=long_reply[:2000])) for n in range(2_000))
+    counted = batch_from_piece(NAMES, deferrals, BatchBuilder(), accelerated=accelerated)
+    assert counted.records == 2_000 and counted.held == 0  # deferrals are only counted: nothing held
+
 
 # ---- cutting a stream: the compiled searches against their Python references
 
