@@ -252,16 +252,21 @@ def _write_with_retry(store: Store, batch: Batch, deadline: float) -> WriteResul
 
 
 def is_db_error(error: BaseException) -> bool:
-    from sqlalchemy.exc import DBAPIError, OperationalError
+    """Return whether an error means the database is unreachable or failing (retry), not bad data."""
+    import sys
 
     from emailengine.errors import TemporaryFailure
 
-    if isinstance(error, (OperationalError, TemporaryFailure, ConnectionError)):
-        return True
-    if isinstance(error, DBAPIError) and error.connection_invalidated:
+    if isinstance(error, (TemporaryFailure, ConnectionError)):
         return True
     module = type(error).__module__
-    return module.startswith(("psycopg", "sqlite3")) and "Operational" in type(error).__name__
+    if module.startswith(("psycopg", "sqlite3")) and any(kind in type(error).__name__ for kind in ("Operational", "Interface")):
+        return True
+    if "sqlalchemy" not in sys.modules:  # the pipe on PostgreSQL does without it (db/direct.py)
+        return False
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    return isinstance(error, OperationalError) or (isinstance(error, DBAPIError) and error.connection_invalidated)
 
 
 def first_line(error: BaseException) -> str:

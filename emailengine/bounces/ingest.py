@@ -30,7 +30,8 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -47,6 +48,7 @@ from emailengine.bounces.reader import (
     parse_time,
     row_bytes,
 )
+from emailengine.db.direct import DirectPostgres
 from emailengine.providers import lane_for
 
 if TYPE_CHECKING:
@@ -555,11 +557,16 @@ class WriteResult:
 
 
 class Store:
-    """Writes batches; one transaction each. Dialects: PostgreSQL (COPY) and SQLite."""
+    """Writes batches; one transaction each. Dialects: PostgreSQL (COPY) and SQLite.
 
-    def __init__(self, engine: Engine, destinations: list[str], soft_limit: int, soft_window_days: int) -> None:
+    `engine` is an SQLAlchemy Engine, or for the pipe on PostgreSQL a DirectPostgres (psycopg alone).
+    """
+
+    def __init__(self, engine: Engine | DirectPostgres, destinations: list[str], soft_limit: int,
+                 soft_window_days: int) -> None:
         self.engine = engine
-        self.postgres = engine.dialect.name == "postgresql"
+        self.direct = isinstance(engine, DirectPostgres)
+        self.postgres = self.direct or engine.dialect.name == "postgresql"  # type: ignore[union-attr]
         self.destinations = destinations
         self.soft_limit = soft_limit
         self.soft_window = timedelta(days=soft_window_days)
@@ -569,21 +576,60 @@ class Store:
     def write(self, batch: Batch, now: datetime, host: str = "", segment: str | None = None,
               offset: int | None = None, status: bool = False) -> WriteResult:
         """Write one batch (and the spool position / pipe counters when given) in one transaction."""
-        with self.engine.begin() as connection:
+        with self._transaction() as cursor:
+            result = self._write(cursor, batch, now)
+            position = (segment, offset) if segment is not None and offset is not None else None
+            if position and status and self.postgres:  # one statement, one round trip
+                self._position_and_status(cursor, position, host, batch, result.duplicates, now)
+            else:
+                if position:
+                    self._position(cursor, *position, host, now)
+                if status:
+                    self._status(cursor, host, batch, result.duplicates, now)
+        return result
+
+    def committed_offset(self, segment: str) -> int:
+        """Return the spool position committed for a segment (0: none)."""
+        with self._transaction() as cursor:
+            cursor.execute(f'SELECT "offset" FROM bounce_pipe_positions WHERE segment = {self._mark()}', (segment,))  # noqa: S608
+            row = cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    def forget_segment(self, segment: str) -> None:
+        """Delete the position of a segment that is fully committed (its file is deleted next)."""
+        with self._transaction() as cursor:
+            cursor.execute(f"DELETE FROM bounce_pipe_positions WHERE segment = {self._mark()}", (segment,))  # noqa: S608
+
+    def prune_fingerprints(self, keep_days: int, now: float) -> int:
+        """Delete the fingerprint blocks of minutes older than keep_days (a primary-key range delete).
+
+        Return how many fingerprints (records) were forgotten.
+        """
+        oldest = (int(now) - keep_days * 86400) // 60
+        with self._transaction() as cursor:
+            cursor.execute(f"SELECT coalesce(sum(length(fps)), 0) FROM bounce_fingerprint_blocks "  # noqa: S608
+                           f"WHERE bucket < {self._mark()}", (oldest,))
+            size = cursor.fetchone()[0]
+            cursor.execute(f"DELETE FROM bounce_fingerprint_blocks WHERE bucket < {self._mark()}", (oldest,))  # noqa: S608
+        return int(size or 0) // 8
+
+    def dispose(self) -> None:
+        """Drop the database connections (after a database error: the next write reconnects)."""
+        self.engine.dispose()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Any]:
+        """Yield a DB-API cursor in a transaction, committed when the block ends."""
+        if self.direct:
+            with self.engine.transaction() as cursor:  # type: ignore[union-attr]
+                yield cursor
+            return
+        with self.engine.begin() as connection:  # type: ignore[union-attr]
             cursor = connection.connection.driver_connection.cursor()
             try:
-                result = self._write(cursor, batch, now)
-                position = (segment, offset) if segment is not None and offset is not None else None
-                if position and status and self.postgres:  # one statement, one round trip
-                    self._position_and_status(cursor, position, host, batch, result.duplicates, now)
-                else:
-                    if position:
-                        self._position(cursor, *position, host, now)
-                    if status:
-                        self._status(cursor, host, batch, result.duplicates, now)
+                yield cursor
             finally:
                 cursor.close()
-        return result
 
     # ---- plans (pure) ----
 

@@ -14,18 +14,11 @@ if TYPE_CHECKING:
 
 
 def prune_fingerprints(engine: Engine, keep_days: int, now: float) -> int:
-    """Delete the fingerprint blocks of minutes older than keep_days (a primary-key range delete).
+    """Delete the fingerprint blocks of minutes older than keep_days; return how many fingerprints went
+    (Store.prune_fingerprints, which the pipe calls itself)."""
+    from emailengine.bounces.ingest import Store
 
-    Return how many fingerprints (records) were forgotten.
-    """
-    from sqlalchemy import text
-
-    oldest = {"oldest": (int(now) - keep_days * 86400) // 60}
-    with engine.begin() as connection:
-        size = connection.scalar(text("SELECT coalesce(sum(length(fps)), 0) FROM bounce_fingerprint_blocks "
-                                      "WHERE bucket < :oldest"), oldest)
-        connection.execute(text("DELETE FROM bounce_fingerprint_blocks WHERE bucket < :oldest"), oldest)
-    return int(size or 0) // 8
+    return Store(engine, [], 1, 1).prune_fingerprints(keep_days, now)
 
 
 def last_record_at(session: Session) -> datetime | None:

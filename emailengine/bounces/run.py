@@ -46,7 +46,6 @@ from emailengine.bounces.importer import (
 )
 from emailengine.bounces.ingest import Batch, BatchBuilder, Store, WriteResult
 from emailengine.bounces.pieces import CHUNK, RawBatch, RawCutter, header_names, last_header, latest_header
-from emailengine.bounces.queries import prune_fingerprints
 from emailengine.bounces.reader import Reject, split_records
 from emailengine.bounces.scan import batch_from_piece
 from emailengine.logs import logger
@@ -55,6 +54,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from emailengine.config import Settings
+    from emailengine.db.direct import DirectPostgres
 
 SEGMENT_MAX_BYTES = 128 << 20
 SYNC_INTERVAL = 0.05
@@ -111,7 +111,8 @@ class PipeState:
 class Pipe:
     """`ee bounce-pipe`: see the module docstring."""
 
-    def __init__(self, settings: Settings, engine: Engine | Callable[[], Engine], stdin_fd: int = 0) -> None:
+    def __init__(self, settings: Settings, engine: Engine | DirectPostgres | Callable[[], Engine | DirectPostgres],
+                 stdin_fd: int = 0) -> None:
         """`engine` may be a function that returns it: it then runs in a thread of its own while
         stdin is spooled and read (importing the database stack and connecting take ~0.3 s)."""
         self.settings = settings
@@ -123,7 +124,7 @@ class Pipe:
         self.flush_seconds = settings.bounce_flush_ms / 1000
         # writer threads, each with its own connection (see PG_WRITERS)
         self.writers = PG_WRITERS if settings.effective_database_url().startswith("postgresql") else 1
-        self._engine: Engine | None = None
+        self._engine: Engine | DirectPostgres | None = None
         self._engine_error: BaseException | None = None
         self._engine_ready = threading.Event()
         self._store: Store | None = None
@@ -140,7 +141,7 @@ class Pipe:
 
     # -- the database, opened in the background
 
-    def _open_engine(self, factory: Callable[[], Engine]) -> None:
+    def _open_engine(self, factory: Callable[[], Engine | DirectPostgres]) -> None:
         try:
             self._engine = factory()
         except BaseException as error:  # noqa: BLE001 - raised by Pipe.run in the main thread
@@ -149,8 +150,8 @@ class Pipe:
             self._engine_ready.set()
 
     @property
-    def engine(self) -> Engine:
-        """The database engine (waits until it is open; raises what opening it raised)."""
+    def engine(self) -> Engine | DirectPostgres:
+        """The database (waits until it is open; raises what opening it raised)."""
         self._engine_ready.wait()
         if self._engine_error is not None:
             raise self._engine_error
@@ -214,7 +215,7 @@ class Pipe:
         if self._engine_error is not None:
             return  # Pipe.run reports it
         try:
-            deleted = prune_fingerprints(self.engine, self.settings.bounce_fingerprint_days, time.time())
+            deleted = self.store.prune_fingerprints(self.settings.bounce_fingerprint_days, time.time())
             if deleted:
                 logger.info("bounce-pipe: pruned %d fingerprints older than %d days", deleted,
                             self.settings.bounce_fingerprint_days)
@@ -259,14 +260,10 @@ class Pipe:
         return found
 
     def _committed_offset(self, segment: Segment) -> int:
-        from sqlalchemy import text  # plain SQL on the pipe's path: the ORM models cost startup time
-
         delay = 0.2
         while True:
             try:
-                with self.engine.connect() as connection:
-                    return connection.scalar(text('SELECT "offset" FROM bounce_pipe_positions WHERE segment = :s'),
-                                             {"s": segment.name}) or 0
+                return self.store.committed_offset(segment.name)
             except Exception as error:  # noqa: BLE001
                 if not is_db_error(error):
                     raise
@@ -278,11 +275,8 @@ class Pipe:
 
     def _finish_segment(self, segment: Segment) -> None:
         """Delete a fully committed, closed segment and its position row."""
-        from sqlalchemy import text
-
         try:
-            with self.engine.begin() as connection:
-                connection.execute(text("DELETE FROM bounce_pipe_positions WHERE segment = :s"), {"s": segment.name})
+            self.store.forget_segment(segment.name)
         except Exception as error:  # noqa: BLE001 - the file stays; a later run replays nothing new
             logger.warning("cannot drop position of %s: %s", segment.name, first_line(error))
             return
@@ -532,7 +526,7 @@ class Pipe:
                     logger.warning("bounce-pipe: database write failed, spooling and retrying: %s",
                                    first_line(error))
                 self.state.db_ok = False
-                self.engine.dispose()
+                self.store.dispose()
                 if self.state.input_done and time.monotonic() - self.state.last_progress > SHUTDOWN_TIMEOUT:
                     return None
                 time.sleep(delay)
@@ -591,7 +585,36 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-def run_pipe(settings: Settings, engine: Engine | Callable[[], Engine], stdin_fd: int = 0) -> ImportResult:
+def open_database(settings: Settings) -> Engine | DirectPostgres:
+    """Return the pipe's database, checked to be at the schema this code needs.
+
+    PostgreSQL through psycopg alone (DirectPostgres: SQLAlchemy's import would delay the writer),
+    SQLite through the SQLAlchemy engine. A database that cannot be reached now is returned
+    unchecked: the pipe spools and its writer retries.
+    """
+    from emailengine.errors import TemporaryFailure
+
+    url = settings.effective_database_url()
+    if url.startswith(("postgresql:", "postgresql+", "postgres:")):
+        from emailengine.db.direct import DirectPostgres
+        from emailengine.db.migrate import SCHEMA_HEAD
+
+        database = DirectPostgres(url)
+        try:
+            database.check_schema(SCHEMA_HEAD)
+        except TemporaryFailure:
+            pass
+        return database
+    from emailengine.db.engine import create_engine_for, get_engine
+
+    try:
+        return get_engine(url)
+    except TemporaryFailure:
+        return create_engine_for(url)
+
+
+def run_pipe(settings: Settings, engine: Engine | DirectPostgres | Callable[[], Engine | DirectPostgres],
+             stdin_fd: int = 0) -> ImportResult:
     """Run `ee bounce-pipe` until EOF/SIGTERM; return the totals of this process.
 
     `engine` may be a function that opens it (see Pipe): reading starts at once.

@@ -28,26 +28,13 @@ def bounce_pipe(dry_run: DryRunOption = False, json_output: JsonOption = False) 
         totals = run_dry(sys.stdin.buffer, sys.stdout)
         sys.stderr.write(f"{totals['records']} records, {totals['rejects']} rejects (dry run: nothing written)\n")
         return
-    from emailengine.bounces.run import run_pipe
-    from emailengine.db.engine import database_engine
+    from emailengine.bounces.run import open_database, run_pipe
 
     config = settings()
-    # the engine opens in the background while stdin is read: PowerMTA's data flows from the start
-    result = run_pipe(config, lambda: _pipe_engine(config, database_engine), sys.stdin.fileno())
+    # the database opens in the background while stdin is read: PowerMTA's data flows from the start
+    result = run_pipe(config, lambda: open_database(config), sys.stdin.fileno())
     if json_output:
         print_json(result.as_dict())
-
-
-def _pipe_engine(config, database_engine):  # noqa: ANN001, ANN202 - thin helper
-    """Return the database engine; if the database is down at start, an unchecked engine (we retry)."""
-    from emailengine.errors import TemporaryFailure
-
-    try:
-        return database_engine()
-    except TemporaryFailure:
-        from emailengine.db.engine import create_engine_for
-
-        return create_engine_for(config.effective_database_url())
 
 
 @bounces_app.command("import")
