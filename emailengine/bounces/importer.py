@@ -259,8 +259,12 @@ def is_db_error(error: BaseException) -> bool:
 
     if isinstance(error, (TemporaryFailure, ConnectionError)):
         return True
-    module = type(error).__module__
-    if module.startswith(("psycopg", "sqlite3")) and any(kind in type(error).__name__ for kind in ("Operational", "Interface")):
+    if "psycopg" in sys.modules:  # the server went away, or refused (AdminShutdown is an OperationalError)
+        import psycopg
+
+        if isinstance(error, (psycopg.OperationalError, psycopg.InterfaceError)):
+            return True
+    if type(error).__module__ == "sqlite3" and type(error).__name__ == "OperationalError":  # locked, disk I/O
         return True
     if "sqlalchemy" not in sys.modules:  # the pipe on PostgreSQL does without it (db/direct.py)
         return False

@@ -33,7 +33,8 @@ class DirectPostgres:
     """Transactions on PostgreSQL without SQLAlchemy: one psycopg connection per thread.
 
     `transaction()` yields a cursor inside BEGIN ... COMMIT (ROLLBACK on an exception);
-    `dispose()` drops the connections (after a database error: the next transaction reconnects).
+    `dispose()` drops the calling thread's connection (after a database error: its next
+    transaction reconnects, as does any thread whose connection broke).
     """
 
     dialect_name = "postgresql"
@@ -41,18 +42,14 @@ class DirectPostgres:
     def __init__(self, url: str) -> None:
         self.url = libpq_url(url)
         self._local = threading.local()
-        self._all: list[Any] = []
-        self._lock = threading.Lock()
 
     def _connection(self) -> Any:
         connection = getattr(self._local, "connection", None)
-        if connection is None or connection.closed:
+        if connection is None or connection.closed or connection.broken:
             import psycopg
 
             connection = psycopg.connect(self.url, connect_timeout=CONNECT_TIMEOUT)
             self._local.connection = connection
-            with self._lock:
-                self._all.append(connection)
         return connection
 
     @contextmanager
@@ -63,10 +60,10 @@ class DirectPostgres:
             yield cursor
 
     def dispose(self) -> None:
-        """Close every connection (each thread reconnects on its next transaction)."""
-        with self._lock:
-            connections, self._all = self._all, []
-        for connection in connections:
+        """Close the calling thread's connection (its next transaction connects again)."""
+        connection = getattr(self._local, "connection", None)
+        self._local.connection = None
+        if connection is not None:
             try:
                 connection.close()
             except Exception:  # noqa: BLE001, S110 - closing a broken connection may fail; it is gone either way

@@ -85,3 +85,24 @@ def test_the_pipe_on_postgresql_does_not_import_sqlalchemy(pg_url, tmp_path):
 
         assert connection.execute(sa.text("SELECT sum(count) FROM bounce_counts")).scalar() == 50
     check.dispose()
+
+
+@pytest.mark.postgres
+def test_a_connection_the_server_dropped_fails_once_as_a_database_error_then_reconnects(pg_url):
+    from emailengine.bounces.importer import is_db_error
+
+    database = DirectPostgres(pg_url)
+    with database.transaction() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    killer = DirectPostgres(pg_url)
+    with killer.transaction() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    with pytest.raises(Exception) as failed, database.transaction() as cursor:
+        cursor.execute("SELECT 1")
+    assert is_db_error(failed.value), repr(failed.value)  # the pipe backs off and retries
+    with database.transaction() as cursor:  # broken: a new connection, no dispose needed
+        cursor.execute("SELECT pg_backend_pid()")
+        assert cursor.fetchone()[0] != pid
+    database.dispose()
+    killer.dispose()
