@@ -10,6 +10,12 @@
   record type; `ee bounces stats` reads only this table.
 - bounce_pipe_positions: committed byte offset per spool segment (written in the batch's transaction).
 - bounce_pipe_status: per host, the pipe's last record time and its record/reject counters.
+
+On PostgreSQL, migration 0010 also gives the key text columns the pipe inserts into (here
+bounce_counts and bounces.rcpt; delivery_stats, suppressions.email and the outbox's event id and
+destination in core.py) COLLATE "C", and bounces.created_at a server default now(). The models
+leave both out: SQLite has neither a "C" collation nor needs them, and tables are made only by
+migrations.
 """
 
 from __future__ import annotations
