@@ -15,6 +15,11 @@ the database):
 On start, segments left by a killed process (not locked by a live one) are replayed from their
 committed offset first; fingerprints make any replay idempotent. A segment fully committed and
 no longer written is deleted with its position row.
+
+The database opens in a thread of its own (`open_database`: psycopg alone on PostgreSQL, see
+db/direct.py) while stdin is already spooled and read; an error opening it ends the pipe with
+one line (the input stays in the spool). CPython's cyclic GC is paused while records stream
+through (importer.collector_paused); the writer collects cycles every GC_INTERVAL.
 """
 
 from __future__ import annotations
