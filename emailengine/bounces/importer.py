@@ -255,9 +255,11 @@ def is_db_error(error: BaseException) -> bool:
     """Return whether an error means the database is unreachable or failing (retry), not bad data."""
     import sys
 
-    from emailengine.errors import TemporaryFailure
+    from emailengine.errors import SchemaOutdated, TemporaryFailure
 
-    if isinstance(error, (TemporaryFailure, ConnectionError)):
+    # SchemaOutdated: a server back from an outage at another schema (db/direct.py checks each new
+    # connection); retried, the records wait in the spool until `ee db upgrade`
+    if isinstance(error, (TemporaryFailure, SchemaOutdated, ConnectionError)):
         return True
     if "psycopg" in sys.modules:  # the server went away, or refused (AdminShutdown is an OperationalError)
         import psycopg

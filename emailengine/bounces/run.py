@@ -53,6 +53,7 @@ from emailengine.bounces.ingest import Batch, BatchBuilder, Store, WriteResult
 from emailengine.bounces.pieces import CHUNK, RawBatch, RawCutter, header_names, last_header, latest_header
 from emailengine.bounces.reader import Reject, split_records
 from emailengine.bounces.scan import batch_from_piece
+from emailengine.db.direct import is_postgresql_url
 from emailengine.logs import logger
 
 if TYPE_CHECKING:
@@ -128,7 +129,7 @@ class Pipe:
         self.rejects = RejectLog(self.spool / "rejects.log")
         self.flush_seconds = settings.bounce_flush_ms / 1000
         # writer threads, each with its own connection (see PG_WRITERS)
-        self.writers = PG_WRITERS if settings.effective_database_url().startswith("postgresql") else 1
+        self.writers = PG_WRITERS if is_postgresql_url(settings.effective_database_url()) else 1
         self._engine: Engine | DirectPostgres | None = None
         self._engine_error: BaseException | None = None
         self._engine_ready = threading.Event()
@@ -600,7 +601,7 @@ def open_database(settings: Settings) -> Engine | DirectPostgres:
     from emailengine.errors import TemporaryFailure
 
     url = settings.effective_database_url()
-    if url.startswith(("postgresql:", "postgresql+", "postgres:")):
+    if is_postgresql_url(url):
         from emailengine.db.direct import DirectPostgres
         from emailengine.db.migrate import SCHEMA_HEAD
 

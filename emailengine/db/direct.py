@@ -20,13 +20,16 @@ from emailengine.errors import SchemaOutdated, TemporaryFailure
 CONNECT_TIMEOUT = 10  # seconds, as db/engine.py gives SQLAlchemy's engine
 
 
+def is_postgresql_url(url: str) -> bool:
+    """Return whether a database URL (SQLAlchemy's form, any driver) names PostgreSQL."""
+    return urlsplit(url).scheme.split("+", 1)[0] in ("postgresql", "postgres")
+
+
 def libpq_url(url: str) -> str:
     """Given an SQLAlchemy PostgreSQL URL (`postgresql+psycopg://...`), return the libpq URI of it."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.split("+", 1)[0]
-    if scheme not in ("postgresql", "postgres"):
-        raise ValueError(f"not a PostgreSQL URL: {scheme}")
-    return urlunsplit(("postgresql", *parts[1:]))
+    if not is_postgresql_url(url):
+        raise ValueError(f"not a PostgreSQL URL: {urlsplit(url).scheme}")
+    return urlunsplit(("postgresql", *urlsplit(url)[1:]))
 
 
 class DirectPostgres:
@@ -34,13 +37,17 @@ class DirectPostgres:
 
     `transaction()` yields a cursor inside BEGIN ... COMMIT (ROLLBACK on an exception);
     `dispose()` drops the calling thread's connection (after a database error: its next
-    transaction reconnects, as does any thread whose connection broke).
+    transaction reconnects, as does any thread whose connection broke). Once `check_schema`
+    has named the revision this code needs, every connection opened is checked against it, so a
+    server that comes back from an outage at another schema refuses writes (SchemaOutdated, which
+    the pipe retries) instead of failing them record by record.
     """
 
     dialect_name = "postgresql"
 
     def __init__(self, url: str) -> None:
         self.url = libpq_url(url)
+        self.head: str | None = None
         self._local = threading.local()
 
     def _connection(self) -> Any:
@@ -49,6 +56,12 @@ class DirectPostgres:
             import psycopg
 
             connection = psycopg.connect(self.url, connect_timeout=CONNECT_TIMEOUT)
+            if self.head is not None:
+                revision = _revision(connection)
+                if revision != self.head:
+                    connection.close()
+                    raise SchemaOutdated(f"database schema is at {revision or 'an empty database'}, this ee "
+                                         f"needs {self.head}", "run `ee db upgrade`")
             self._local.connection = connection
         return connection
 
@@ -70,21 +83,27 @@ class DirectPostgres:
                 pass
 
     def check_schema(self, head: str) -> None:
-        """Raise SchemaOutdated unless the database is at revision `head`; TemporaryFailure if unreachable."""
+        """Raise SchemaOutdated unless the database is at revision `head` (and check every connection
+        opened from now on); TemporaryFailure if unreachable."""
         import psycopg
 
+        self.head = head
+        self.dispose()
         try:
-            with self.transaction() as cursor:
-                cursor.execute("SELECT to_regclass('alembic_version') IS NOT NULL")
-                revision = None
-                if cursor.fetchone()[0]:
-                    cursor.execute("SELECT version_num FROM alembic_version")
-                    row = cursor.fetchone()
-                    revision = row[0] if row else None
+            self._connection()
         except psycopg.OperationalError as error:
-            self.dispose()
             first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise TemporaryFailure(f"database unreachable: {first}", "check EE_DATABASE_URL") from None
-        if revision != head:
-            raise SchemaOutdated(f"database schema is at {revision or 'an empty database'}, this ee needs {head}",
-                                 "run `ee db upgrade`")
+
+
+def _revision(connection: Any) -> str | None:
+    """Return the Alembic revision of a fresh connection's database (None: not migrated)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass('alembic_version') IS NOT NULL")
+        revision = None
+        if cursor.fetchone()[0]:
+            cursor.execute("SELECT version_num FROM alembic_version")
+            row = cursor.fetchone()
+            revision = row[0] if row else None
+    connection.commit()
+    return revision

@@ -106,3 +106,39 @@ def test_a_connection_the_server_dropped_fails_once_as_a_database_error_then_rec
         assert cursor.fetchone()[0] != pid
     database.dispose()
     killer.dispose()
+
+
+@pytest.mark.postgres
+def test_a_server_back_at_another_schema_refuses_writes_as_a_database_error_until_upgraded(pg_url):
+    """Checked at start, then (after an outage) the server comes back downgraded: writes must wait in
+    the spool (a database error, retried), not fail record by record."""
+    from emailengine.bounces.importer import is_db_error
+    from emailengine.db.engine import create_engine_for
+    from emailengine.db.migrate import downgrade
+
+    engine = create_engine_for(pg_url)
+    upgrade(engine, "head")
+    database = DirectPostgres(pg_url)
+    database.check_schema(SCHEMA_HEAD)
+    with database.transaction() as cursor:
+        cursor.execute("SELECT count(*) FROM bounce_counts")
+    database.dispose()  # the outage
+    downgrade(engine, "0009")
+    with pytest.raises(SchemaOutdated, match=f"at 0009, this ee needs {SCHEMA_HEAD}") as refused, \
+            database.transaction():
+        pass
+    assert is_db_error(refused.value)
+    upgrade(engine, "head")
+    with database.transaction() as cursor:
+        cursor.execute("SELECT count(*) FROM bounce_counts")
+        assert cursor.fetchone()[0] == 0
+    database.dispose()
+    engine.dispose()
+
+
+def test_postgresql_urls_are_told_from_others():
+    from emailengine.db.direct import is_postgresql_url
+
+    assert is_postgresql_url("postgresql+psycopg://u@h/db") and is_postgresql_url("postgres://h/db")
+    assert not is_postgresql_url("sqlite:////var/lib/ee/ee.db")
+    assert not is_postgresql_url("mysql+pymysql://root@127.0.0.1/test")
